@@ -1,0 +1,5 @@
+import sys
+
+from sgam.cli import main
+
+sys.exit(main())

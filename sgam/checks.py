@@ -1,0 +1,250 @@
+"""Cross-checks over a loaded repository: ids, references, step order, SGAM consistency.
+
+Each check returns located diagnostics; none stops at the first problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sgam.diagnostics import Diagnostic, did_you_mean
+from sgam.enums import Severity
+from sgam.loader import Document, Repository
+from sgam.models import Library, UseCase
+from sgam.resolve import Element, Scope, elements
+from sgam.source import PathPart
+
+ERROR, WARNING = Severity.error, Severity.warning
+
+# (path to a list or a single reference, kinds it may name) for every reference in a use case.
+Ref = tuple[tuple[PathPart, ...], str, tuple[str, ...]]
+
+
+def check(repo: Repository) -> list[Diagnostic]:
+    """All cross-file and in-file checks; the loader's own diagnostics are not repeated."""
+    found: list[Diagnostic] = []
+    library = _library_index(repo, found)
+    seen_usecases: dict[str, Document[UseCase]] = {}
+    for document in repo.usecases:
+        uc_id = document.model.id
+        if uc_id in seen_usecases:
+            first = seen_usecases[uc_id].source.name
+            found.append(document.diagnostic(ERROR, "duplicate-id", f"use case id {uc_id!r} is also used by {first}",
+                                             ("id",), "give each use case its own id"))
+        seen_usecases.setdefault(uc_id, document)
+        found.extend(check_usecase(document, library))
+    for document in repo.libraries:
+        scope = Scope({}, library)
+        found.extend(_resolve_all(document, scope, _library_refs(document.model)))
+    return found
+
+
+def scope_of(document: Document[UseCase], library: dict[str, Element]) -> tuple[Scope, list[Diagnostic]]:
+    """The ids a use case sees, and the clashes found while collecting them."""
+    local: dict[str, Element] = {}
+    clashes: list[Diagnostic] = []
+    for element in elements(document):
+        if element.id in local:
+            first = local[element.id]
+            line, _ = document.source.locate(first.path)
+            clashes.append(document.diagnostic(
+                ERROR, "duplicate-id", f"id {element.id!r} is already used by the {first.kind} at line {line}",
+                (*element.path, _id_key(element)), "ids are unique within a file; rename one of them",
+            ))
+            continue
+        local[element.id] = element
+        if element.id in library and element.kind in ("actor", "component"):
+            clashes.append(document.diagnostic(
+                WARNING, "shadows-library",
+                f"{element.kind} {element.id!r} hides the library {library[element.id].kind} of the same id",
+                (*element.path, "id"), "use the library's element by id alone, or rename this one",
+            ))
+    return Scope(local, library), clashes
+
+
+def check_usecase(document: Document[UseCase], library: dict[str, Element]) -> list[Diagnostic]:
+    scope, found = scope_of(document, library)
+    model = document.model
+    found.extend(_resolve_all(document, scope, _usecase_refs(model)))
+    found.extend(_step_order(document))
+    found.extend(_exchange_links(document, scope))
+    found.extend(_unused(document, scope))
+    return found
+
+
+def _library_index(repo: Repository, found: list[Diagnostic]) -> dict[str, Element]:
+    index: dict[str, Element] = {}
+    for document in repo.libraries:
+        for element in elements(document):
+            if element.id in index:
+                first = index[element.id]
+                found.append(document.diagnostic(
+                    ERROR, "duplicate-id",
+                    f"library id {element.id!r} is already used by the {first.kind} in {first.document.source.name}",
+                    (*element.path, "id"), "library ids are shared by all use cases; rename one of them",
+                ))
+                continue
+            index[element.id] = element
+    return index
+
+
+def _id_key(element: Element) -> str:
+    return "category" if element.kind == "requirement category" else "id"
+
+
+# --- references ------------------------------------------------------------------------------
+
+
+def _usecase_refs(model: UseCase) -> Iterator[Ref]:
+    actor, component = ("actor",), ("component",)
+    for i, _ in enumerate(model.conditions):
+        yield ("conditions", i, "actor"), "condition actor", actor
+    for i, scenario in enumerate(model.scenarios):
+        yield ("scenarios", i, "primary_actor"), "primary actor", actor
+        for j, step in enumerate(scenario.steps):
+            at = ("scenarios", i, "steps", j)
+            yield (*at, "producer"), "producer", actor
+            yield (*at, "receiver"), "receiver", actor
+            yield (*at, "information"), "information", ("information",)
+            yield (*at, "requirements"), "requirement", ("requirement",)
+            yield (*at, "function"), "function", ("function",)
+    for i, _ in enumerate(model.information):
+        yield ("information", i, "requirements"), "requirement", ("requirement",)
+    for i, _ in enumerate(model.sgam.roles):
+        yield ("sgam", "roles", i, "played_by"), "role player", actor
+    for i, _ in enumerate(model.sgam.goals):
+        yield ("sgam", "goals", i, "roles"), "role", ("role",)
+    for i, _ in enumerate(model.sgam.functions):
+        yield ("sgam", "functions", i, "realised_by"), "realiser", ("actor", "component")
+    for i, _ in enumerate(model.sgam.components):
+        yield ("sgam", "components", i, "hosts"), "hosted actor", actor
+    for i, _ in enumerate(model.sgam.links):
+        yield ("sgam", "links", i, "between"), "link end", component
+
+
+def _library_refs(model: Library) -> Iterator[Ref]:
+    for i, _ in enumerate(model.components):
+        yield ("components", i, "hosts"), "hosted actor", ("actor",)
+
+
+def _resolve_all(document: Document[Any], scope: Scope, refs: Iterator[Ref]) -> Iterator[Diagnostic]:
+    for path, role, kinds in refs:
+        value = _at(document.model, path)
+        if value is None:
+            continue
+        ids = [(path, value)] if isinstance(value, str) else [((*path, k), v) for k, v in enumerate(value)]
+        for where, id_ in ids:
+            target = scope.get(id_)
+            if target is not None and target.kind in kinds:
+                continue
+            wanted = " or ".join(kinds)
+            if target is not None:
+                message = f"{role} {id_!r} is a {target.kind}, not a {wanted}"
+            else:
+                message = f"{role} {id_!r} is not a declared {wanted}"
+            hint = did_you_mean(id_, scope.candidates(kinds)) + f"declare the {wanted} or fix the id"
+            yield document.diagnostic(ERROR, "unknown-ref", message, where, hint)
+
+
+def _at(model: Any, path: tuple[PathPart, ...]) -> Any:
+    for part in path:
+        model = model[part] if isinstance(part, int) else getattr(model, part)
+    return model
+
+
+# --- steps -----------------------------------------------------------------------------------
+
+
+def _step_key(number: str) -> tuple[tuple[int, str], ...]:
+    """'2.1a' -> ((2, ''), (1, 'a')): numeric parts compare as numbers."""
+    parts = []
+    for piece in number.split("."):
+        digits = piece.rstrip("abcdefghijklmnopqrstuvwxyz")
+        parts.append((int(digits), piece[len(digits):]))
+    return tuple(parts)
+
+
+def _step_order(document: Document[UseCase]) -> Iterator[Diagnostic]:
+    for i, scenario in enumerate(document.model.scenarios):
+        previous: str | None = None
+        seen: set[str] = set()
+        for j, step in enumerate(scenario.steps):
+            at = ("scenarios", i, "steps", j)
+            if step.number in seen:
+                yield document.diagnostic(ERROR, "step-number", f"step number {step.number!r} repeats in scenario "
+                                          f"{scenario.id!r}", (*at, "number"), "number each step of a scenario once")
+            elif previous is not None and _step_key(step.number) < _step_key(previous):
+                yield document.diagnostic(ERROR, "step-order", f"step {step.number!r} comes after step {previous!r}",
+                                          (*at, "number"), "keep the steps in the order of their numbers")
+            seen.add(step.number)
+            previous = step.number
+            if step.information:
+                for end in ("producer", "receiver"):
+                    if getattr(step, end) is None:
+                        yield document.diagnostic(
+                            ERROR, "missing-end", f"step {step.number!r} exchanges information but names no {end}",
+                            at, f"add '{end}:' with the id of the actor that {end[:-2]}s it",
+                        )
+
+
+def hosts_of(scope: Scope) -> dict[str, list[str]]:
+    """Actor id -> ids of the components that host it (this file's and the libraries')."""
+    hosted: dict[str, list[str]] = {}
+    for element in (*scope.library.values(), *scope.local.values()):
+        if element.kind == "component":
+            for actor in element.model.hosts:
+                hosted.setdefault(actor, []).append(element.id)
+    return hosted
+
+
+def _exchange_links(document: Document[UseCase], scope: Scope) -> Iterator[Diagnostic]:
+    """Warn where information moves between components that no communication link joins."""
+    hosted = hosts_of(scope)
+    links = {frozenset(link.between) for link in document.model.sgam.links}
+    reported: set[Any] = set()
+    for i, scenario in enumerate(document.model.scenarios):
+        for j, step in enumerate(scenario.steps):
+            producer, receiver = step.producer, step.receiver
+            if not step.information or producer is None or receiver is None or producer == receiver:
+                continue
+            at = ("scenarios", i, "steps", j)
+            for actor, end in ((producer, "producer"), (receiver, "receiver")):
+                if actor not in hosted and actor not in reported and scope.get(actor) is not None:
+                    reported.add(actor)
+                    yield document.diagnostic(
+                        WARNING, "unplaced-actor", f"{end} {actor!r} exchanges information but no component hosts it",
+                        (*at, end), f"list {actor!r} under 'hosts:' of the component it runs on",
+                    )
+            ends = (set(hosted.get(producer, ())), set(hosted.get(receiver, ())))
+            if not all(ends) or ends[0] & ends[1] or frozenset((producer, receiver)) in reported:
+                continue
+            if not any(frozenset((a, b)) in links for a in ends[0] for b in ends[1]):
+                reported.add(frozenset((producer, receiver)))
+                yield document.diagnostic(
+                    WARNING, "no-link",
+                    f"step {step.number!r}: no communication link joins {producer!r} ({', '.join(sorted(ends[0]))}) "
+                    f"and {receiver!r} ({', '.join(sorted(ends[1]))})",
+                    at, f"add a link under sgam.links with between: [{min(ends[0])}, {min(ends[1])}]",
+                )
+
+
+# --- unused declarations ---------------------------------------------------------------------
+
+
+def _unused(document: Document[UseCase], scope: Scope) -> Iterator[Diagnostic]:
+    referenced: set[str] = set()
+    for path, _, _ in _usecase_refs(document.model):
+        value = _at(document.model, path)
+        if isinstance(value, str):
+            referenced.add(value)
+        elif value:
+            referenced.update(value)
+    in_steps = {info for scenario in document.model.scenarios for step in scenario.steps for info in step.information}
+    for element in scope.local.values():
+        if element.kind == "actor" and element.id not in referenced:
+            yield document.diagnostic(WARNING, "unused", f"actor {element.id!r} takes part in nothing",
+                                      (*element.path, "id"), "use it in a step, condition or role, or remove it")
+        elif element.kind == "information" and element.id not in in_steps:
+            yield document.diagnostic(WARNING, "unused", f"information {element.id!r} is exchanged in no step",
+                                      (*element.path, "id"), "list it under 'information:' of a step, or remove it")

@@ -1,0 +1,257 @@
+"""The SGAM model: one networkx graph for a repository of use cases, and questions about it.
+
+Nodes are the elements of all use cases (and the library elements they use), each with its SGAM
+layer and its (domain, zone) cells. Cells that a file does not declare are derived: an actor sits
+where the components hosting it sit, a function where its realisers sit, a role where the actors
+playing it sit, a goal where its roles sit, an information object where its producers and
+receivers sit, a link where its two components sit.
+
+Edges (key = relation):
+  component -hosts-> actor            actor -plays-> role          role -pursues-> goal
+  actor|component -realises-> function                              link -connects-> component
+  actor -exchanges-> actor   (one edge per step that moves information; key 'scenario#step')
+  information -carried_by-> link      use case -contains-> element
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from sgam.checks import hosts_of, scope_of
+from sgam.enums import ActorType, Domain, Layer, Zone
+from sgam.loader import Repository
+from sgam.models import Cell
+from sgam.resolve import Element, Scope, elements
+
+LAYER_OF_KIND = {
+    "role": Layer.business,
+    "goal": Layer.business,
+    "function": Layer.function,
+    "information": Layer.information,
+    "link": Layer.communication,
+    "component": Layer.component,
+}
+PLACED_KINDS = ("actor", *LAYER_OF_KIND)
+BUSINESS_ACTORS = {ActorType.person, ActorType.organisation, ActorType.role}
+
+
+def node_id(element: Element) -> str:
+    return f"{element.owner}/{element.kind}/{element.id}"
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """Information moved in one step, from the producer's cells to the receiver's."""
+
+    usecase: str
+    scenario: str
+    step: str
+    producer: str
+    receiver: str
+    information: tuple[str, ...]
+    from_cells: frozenset[Cell]
+    to_cells: frozenset[Cell]
+    from_organisation: str
+    to_organisation: str
+
+    @property
+    def crosses(self) -> list[str]:
+        """Which SGAM boundaries the exchange crosses: 'zone', 'domain', 'organisation'."""
+        found = []
+        if self.from_cells and self.to_cells:
+            if not {c.zone for c in self.from_cells} & {c.zone for c in self.to_cells}:
+                found.append("zone")
+            if not {c.domain for c in self.from_cells} & {c.domain for c in self.to_cells}:
+                found.append("domain")
+        if self.from_organisation != self.to_organisation:
+            found.append("organisation")
+        return found
+
+
+@dataclass
+class SgamModel:
+    graph: nx.MultiDiGraph = field(default_factory=nx.MultiDiGraph)
+    exchanges: list[Exchange] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, repo: Repository) -> SgamModel:
+        """The graph of all use cases in the repository (references assumed checked)."""
+        model = cls()
+        library: dict[str, Element] = {}
+        for document in repo.libraries:
+            for element in elements(document):
+                library.setdefault(element.id, element)
+        for document in repo.usecases:
+            scope, _ = scope_of(document, library)
+            _Builder(model, scope, document.model.id).add()
+        _derive_cells(model.graph)
+        model.exchanges = [_exchange(model.graph, u, v, data) for u, v, data in model.edges("exchanges")]
+        return model
+
+    def edges(self, relation: str) -> Iterable[tuple[str, str, dict[str, Any]]]:
+        return ((u, v, d) for u, v, k, d in self.graph.edges(keys=True, data=True) if d["relation"] == relation)
+
+    def nodes(self, kind: str | None = None, usecase: str | None = None) -> list[str]:
+        """Node ids, optionally only one kind and only those one use case contains."""
+        pool = self.graph.successors(f"{usecase}/usecase/{usecase}") if usecase else self.graph.nodes
+        return [n for n in pool if kind is None or self.graph.nodes[n]["kind"] == kind]
+
+    def cells(self, layer: Layer, usecase: str | None = None) -> dict[Cell, list[str]]:
+        """What sits in each (domain, zone) cell of one layer."""
+        grid: dict[Cell, list[str]] = defaultdict(list)
+        for node in self.nodes(usecase=usecase):
+            data = self.graph.nodes[node]
+            if data.get("layer") is layer:
+                for cell in sorted(data["cells"], key=cell_order):
+                    grid[cell].append(node)
+        return dict(grid)
+
+    def crossings(self, usecase: str | None = None) -> list[Exchange]:
+        """Exchanges that cross a zone, a domain or an organisation boundary."""
+        return [e for e in self.exchanges if e.crosses and (usecase is None or e.usecase == usecase)]
+
+    def unplaced(self, usecase: str | None = None) -> list[str]:
+        """Elements that should sit on the SGAM plane but have no cell, declared or derived."""
+        found = []
+        for node in self.nodes(usecase=usecase):
+            data = self.graph.nodes[node]
+            if data["kind"] not in PLACED_KINDS or data["cells"]:
+                continue
+            if data["kind"] == "actor" and data["actor_type"] in BUSINESS_ACTORS:
+                continue  # people and organisations need no component
+            found.append(node)
+        return found
+
+
+def cell_order(cell: Cell) -> tuple[int, int]:
+    return list(Domain).index(cell.domain), list(Zone).index(cell.zone)
+
+
+@dataclass
+class _Builder:
+    model: SgamModel
+    scope: Scope
+    usecase: str
+
+    def node(self, id_: str) -> str | None:
+        element = self.scope.get(id_)
+        if element is None:
+            return None
+        key = node_id(element)
+        graph = self.model.graph
+        if key not in graph:
+            data = element.model
+            graph.add_node(
+                key, kind=element.kind, id=element.id, owner=element.owner,
+                name=getattr(data, "name", element.id), layer=LAYER_OF_KIND.get(element.kind),
+                cells=set(getattr(data, "cells", ())),
+                declared=bool(getattr(data, "cells", ())),
+            )
+            if element.kind == "actor":
+                graph.nodes[key].update(organisation=data.organisation, actor_type=data.type)
+        graph.add_edge(self.root, key, key="contains", relation="contains")
+        return key
+
+    def edge(self, source: str | None, target: str | None, relation: str, key: str | None = None, **data: Any) -> None:
+        if source is not None and target is not None:
+            self.model.graph.add_edge(source, target, key=key or relation, relation=relation, **data)
+
+    def add(self) -> None:
+        self.root = f"{self.usecase}/usecase/{self.usecase}"
+        self.model.graph.add_node(self.root, kind="usecase", id=self.usecase, owner=self.usecase, layer=None,
+                                  cells=set(), declared=False)
+        local = self.scope.local.values()
+        for element in local:
+            if element.kind in PLACED_KINDS:
+                self.node(element.id)
+        for element in local:
+            data = element.model
+            if element.kind == "role":
+                for actor in data.played_by:
+                    self.edge(self.node(actor), self.node(data.id), "plays")
+            elif element.kind == "goal":
+                for role in data.roles:
+                    self.edge(self.node(role), self.node(data.id), "pursues")
+            elif element.kind == "function":
+                for realiser in data.realised_by:
+                    self.edge(self.node(realiser), self.node(data.id), "realises")
+            elif element.kind == "link":
+                for component in data.between:
+                    self.edge(self.node(data.id), self.node(component), "connects")
+            elif element.kind == "scenario":
+                self.add_steps(data)
+        # Library components join the use case only through the actors it uses.
+        hosted = hosts_of(self.scope)
+        for actor in self.model.nodes(kind="actor", usecase=self.usecase):
+            for component in hosted.get(self.model.graph.nodes[actor]["id"], ()):
+                self.edge(self.node(component), actor, "hosts")
+
+    def add_steps(self, scenario: Any) -> None:
+        for step in scenario.steps:
+            if not step.information or step.producer is None or step.receiver is None:
+                continue
+            self.edge(
+                self.node(step.producer), self.node(step.receiver), "exchanges",
+                key=f"{scenario.id}#{step.number}", usecase=self.usecase, scenario=scenario.id,
+                step=step.number, service=step.service.value, information=tuple(step.information),
+            )
+
+
+def _derive_cells(graph: nx.MultiDiGraph) -> None:
+    """Fill in cells that files leave implicit, in dependency order."""
+
+    def inherit(kind: str, relation: str, upstream: bool) -> None:
+        for node, data in graph.nodes(data=True):
+            if data["kind"] != kind or data["declared"]:
+                continue
+            edges = graph.in_edges(node, data=True) if upstream else graph.out_edges(node, data=True)
+            for u, v, edge in edges:
+                if edge["relation"] == relation:
+                    data["cells"] |= graph.nodes[u if upstream else v]["cells"]
+
+    inherit("actor", "hosts", upstream=True)
+    inherit("function", "realises", upstream=True)
+    inherit("role", "plays", upstream=True)
+    inherit("goal", "pursues", upstream=True)
+    inherit("link", "connects", upstream=False)
+    for u, v, edge in list(graph.edges(data=True)):
+        if edge["relation"] != "exchanges":
+            continue
+        owner = edge["usecase"]
+        for info in edge["information"]:
+            info_node = f"{owner}/information/{info}"
+            if info_node in graph:
+                graph.nodes[info_node]["cells"] |= graph.nodes[u]["cells"] | graph.nodes[v]["cells"]
+                for link in _links_between(graph, u, v, owner):
+                    graph.add_edge(info_node, link, key=f"carried_by:{link}", relation="carried_by")
+
+
+def _links_between(graph: nx.MultiDiGraph, producer: str, receiver: str, usecase: str) -> list[str]:
+    """The use case's links that join a component of the producer to one of the receiver."""
+
+    def components(actor: str) -> set[str]:
+        return {u for u, _, d in graph.in_edges(actor, data=True) if d["relation"] == "hosts"}
+
+    ends = components(producer), components(receiver)
+    found = []
+    for link in graph.successors(f"{usecase}/usecase/{usecase}"):
+        if graph.nodes[link]["kind"] == "link":
+            joined = {v for _, v, d in graph.out_edges(link, data=True) if d["relation"] == "connects"}
+            if joined & ends[0] and joined & ends[1]:
+                found.append(link)
+    return found
+
+
+def _exchange(graph: nx.MultiDiGraph, producer: str, receiver: str, edge: dict[str, Any]) -> Exchange:
+    source, target = graph.nodes[producer], graph.nodes[receiver]
+    return Exchange(
+        usecase=edge["usecase"], scenario=edge["scenario"], step=edge["step"],
+        producer=source["id"], receiver=target["id"], information=edge["information"],
+        from_cells=frozenset(source["cells"]), to_cells=frozenset(target["cells"]),
+        from_organisation=source["organisation"], to_organisation=target["organisation"],
+    )

@@ -1,0 +1,248 @@
+"""Loading use-case and library files into validated models, with located diagnostics."""
+
+from __future__ import annotations
+
+import datetime as dt
+import types
+import typing
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from sgam.diagnostics import BadInput, Diagnostic, did_you_mean
+from sgam.enums import Severity
+from sgam.models import Library, UseCase
+from sgam.source import PathPart, SourceFile, read_source
+
+M = TypeVar("M", UseCase, Library)
+
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class Document(Generic[M]):
+    """A validated model and the file it came from (to locate later diagnostics)."""
+
+    source: SourceFile
+    model: M
+
+    def diagnostic(
+        self, severity: Severity, code: str, message: str, path: Sequence[PathPart], hint: str = "",
+        *, key: bool = False,
+    ) -> Diagnostic:
+        line, column = self.source.locate(path, key=key)
+        return Diagnostic(severity, code, message, self.source.name, line, column, hint)
+
+
+@dataclass
+class Repository:
+    """Everything loaded from a set of paths: use cases, shared libraries, and what went wrong."""
+
+    usecases: list[Document[UseCase]] = field(default_factory=list)
+    libraries: list[Document[Library]] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Diagnostic]]:
+    """The YAML files under the given files and folders, in a stable order."""
+    files: list[Path] = []
+    problems: list[Diagnostic] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(
+                sorted(
+                    p for p in path.rglob("*")
+                    if p.suffix in YAML_SUFFIXES and p.is_file()
+                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                )
+            )
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(
+                Diagnostic(Severity.error, "no-such-path", "no such file or folder", str(path),
+                           hint="give the path of a use-case file or of a folder of them")
+            )
+    return files, problems
+
+
+def load_file(path: Path) -> Document[UseCase] | Document[Library]:
+    """Read, parse and validate one file; raises BadInput with a located diagnostic."""
+    source = read_source(path)
+    data = source.parse()
+    if data is None:
+        raise BadInput(Diagnostic(Severity.error, "empty", "the file is empty", source.name, 1, 1,
+                                  "start from the skeleton that `sgam new ID` writes"))
+    if not isinstance(data, dict):
+        line, column = source.locate(())
+        raise BadInput(Diagnostic(
+            Severity.error, "not-a-mapping", f"the file holds {_describe(data)}, not a mapping of keys",
+            source.name, line, column, "a use case starts with 'id:', 'name:', ...; see `sgam new ID`",
+        ))
+    model_class: type[UseCase] | type[Library] = Library if "library" in data else UseCase
+    try:
+        return Document(source, model_class.model_validate(data))
+    except ValidationError as exc:
+        diagnostics = [_from_pydantic(source, model_class, error) for error in exc.errors()]
+        raise BadInputs(diagnostics) from None
+
+
+class BadInputs(Exception):
+    """Several located problems in one file (pydantic reports them all at once)."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        super().__init__("\n".join(d.format() for d in diagnostics))
+        self.diagnostics = diagnostics
+
+
+def load_repository(paths: Iterable[Path], progress: Callable[[int, int], None] | None = None) -> Repository:
+    """Load every file; a bad file is reported and skipped, the others still load.
+
+    `progress(done, total)` is called before each file.
+    """
+    files, problems = discover(paths)
+    repo = Repository(diagnostics=problems)
+    for done, path in enumerate(files):
+        if progress:
+            progress(done, len(files))
+        try:
+            document = load_file(path)
+        except BadInput as exc:
+            repo.diagnostics.append(exc.diagnostic)
+            continue
+        except BadInputs as exc:
+            repo.diagnostics.extend(exc.diagnostics)
+            continue
+        if isinstance(document.model, Library):
+            repo.libraries.append(document)  # type: ignore[arg-type]
+        else:
+            repo.usecases.append(document)  # type: ignore[arg-type]
+    return repo
+
+
+# --- pydantic errors, in the user's words ---------------------------------------------------
+
+
+def _from_pydantic(source: SourceFile, model_class: type[BaseModel], error: ErrorDetails) -> Diagnostic:
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    value = error.get("input")
+    key = loc[-1] if loc else ""
+    at_key = False
+    code = "type"
+    hint = ""
+    if kind == "missing":
+        code, message = "missing", f"missing required key {key!r}"
+        hint = f"add '{key}:' here; `sgam new ID` writes a complete example"
+        loc = loc[:-1]
+    elif kind == "extra_forbidden":
+        code, message, at_key = "unknown-key", f"unknown key {key!r}", True
+        allowed = _fields(model_class, loc[:-1])
+        hint = did_you_mean(str(key), allowed) + f"allowed keys here: {', '.join(allowed)}"
+    elif kind == "value_error":
+        code = "value"
+        message = str(error["ctx"]["error"]) if "ctx" in error else error["msg"]
+        if isinstance(value, str) and "legal" in message:
+            hint = did_you_mean(value, message.rsplit(": ", 1)[-1].split(", ")) or "use one of the legal names"
+    elif kind == "enum":
+        expected = [e.strip(" '") for e in error["ctx"]["expected"].replace(" or ", ", ").split(",")]
+        code, message = "value", f"{value!r} is not a valid {key}"
+        hint = did_you_mean(str(value), expected) + f"one of: {', '.join(expected)}"
+    elif kind == "string_pattern_mismatch":
+        code = "value"
+        if "pattern" in error.get("ctx", {}) and r"\d" in error["ctx"]["pattern"]:
+            message, hint = f"{value!r} is not a step number", "write 1, 2, 2.1 or 3a"
+        else:
+            message = f"{value!r} is not a valid id"
+            hint = "an id starts with a letter and holds letters, digits, '_', '.' and '-'"
+    elif kind == "too_short":
+        code = "too-short"
+        message = f"{key!r} needs at least {error['ctx']['min_length']} entr{'y' if error['ctx']['min_length'] == 1 else 'ies'}"
+    elif kind == "too_long":
+        code = "too-long"
+        message = f"{key!r} takes at most {error['ctx']['max_length']} entries"
+    else:
+        expected = _EXPECTED.get(kind.split("_")[0], error["msg"].removeprefix("Input should be ").lower())
+        message = f"expected {expected} for {_label(loc)}, found {_describe(value)}"
+        if kind.startswith("string") and isinstance(value, int | float | bool | dt.date):
+            hint = f"quote it: {key}: \"{_yaml_text(value)}\""
+        elif expected == "a list":
+            hint = "write a list, one '- item' per line"
+        elif expected.startswith("a mapping"):
+            hint = "write 'key: value' pairs indented under it"
+    line, column = source.locate(loc, key=at_key)
+    return Diagnostic(Severity.error, code, message, source.name, line, column, hint)
+
+
+_EXPECTED = {
+    "string": "text",
+    "list": "a list",
+    "model": "a mapping of keys",
+    "dict": "a mapping of keys",
+    "date": "a date (YYYY-MM-DD)",
+    "int": "a whole number",
+    "bool": "true or false",
+}
+
+
+def _label(loc: tuple[Any, ...]) -> str:
+    names = [str(part) for part in loc if isinstance(part, str)]
+    return repr(names[-1]) if names else "the file"
+
+
+def _describe(value: Any) -> str:
+    match value:
+        case None:
+            return "nothing (null)"
+        case bool():
+            return f"the boolean {str(value).lower()}"
+        case int() | float():
+            return f"the number {value}"
+        case dt.date():
+            return f"the date {value.isoformat()}"
+        case str():
+            return f"the text {value!r}" if len(value) < 40 else "text"
+        case list():
+            return "a list"
+        case dict():
+            return "a mapping"
+    return type(value).__name__
+
+
+def _yaml_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def _fields(model_class: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed at `loc` inside `model_class`."""
+    annotation: Any = model_class
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(part, int):
+            args = typing.get_args(annotation)
+            annotation = args[0] if args else annotation
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel) and part in annotation.model_fields:
+            annotation = annotation.model_fields[part].annotation
+    annotation = _unwrap(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return list(annotation.model_fields)
+    return []
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Annotated[...] and `X | None` down to X."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin in (typing.Union, types.UnionType):
+            members = [a for a in typing.get_args(annotation) if a is not type(None)]
+            annotation = members[0]
+        else:
+            return annotation
