@@ -147,11 +147,11 @@ def _from_pydantic(source: SourceFile, model_class: type[BaseModel], error: Erro
         code = "value"
         message = str(error["ctx"]["error"]) if "ctx" in error else error["msg"]
         if isinstance(value, str) and "legal" in message:
-            hint = did_you_mean(value, message.rsplit(": ", 1)[-1].split(", ")) or "use one of the legal names"
+            hint = did_you_mean(value, message.rsplit(": ", 1)[-1].split(", ")).strip() or "use one of the legal names"
     elif kind == "enum":
         expected = [e.strip(" '") for e in error["ctx"]["expected"].replace(" or ", ", ").split(",")]
         code, message = "value", f"{value!r} is not a valid {key}"
-        hint = did_you_mean(str(value), expected) + f"one of: {', '.join(expected)}"
+        hint = did_you_mean(str(value), expected) + f"use one of: {', '.join(expected)}"
     elif kind == "string_pattern_mismatch":
         code = "value"
         if "pattern" in error.get("ctx", {}) and r"\d" in error["ctx"]["pattern"]:
