@@ -129,7 +129,8 @@ def map_(paths: tuple[Path, ...], usecase: str | None, strict: bool, as_json: bo
     if as_json:
         click.echo(json.dumps(plane_json(model, usecase), indent=2))
     else:
-        print_planes(Console(), model, usecase)
+        # Piped output has no terminal width; keep ids whole rather than fold them at 80 columns.
+        print_planes(Console(width=None if sys.stdout.isatty() else 200), model, usecase)
     return OK
 
 

@@ -124,6 +124,8 @@ class SourceFile:
             code, hint = "alias-bomb", "write the values out, or use fewer nested aliases"
         elif problem.startswith("duplicate key"):
             code, hint = "duplicate-key", "remove or rename one of the two keys"
+        elif problem.startswith("a key must"):
+            code, hint = "bad-key", "keys are plain words such as 'id' or 'name'"
         elif "nesting depth" in problem:
             code, hint = "too-deep", "flatten the structure: use cases need only a few levels"
         elif "single document" in (exc.context or ""):

@@ -1,0 +1,54 @@
+"""An installed wheel works outside the checkout: schema, skeleton and examples travel with it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel built from this checkout, unpacked into a folder of its own."""
+    dist = tmp_path_factory.mktemp("dist")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", dist, REPO], check=True)
+    [wheel] = dist.glob("sgam-*.whl")
+    target = tmp_path_factory.mktemp("site")
+    zipfile.ZipFile(wheel).extractall(target)
+    return target
+
+
+def run(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # The wheel's folder goes first on the path, ahead of the editable install of the checkout.
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    return subprocess.run([sys.executable, "-m", "sgam", *args], cwd=cwd, env=env, text=True, capture_output=True)
+
+
+def test_the_wheel_carries_schemas_skeleton_and_examples(installed: Path) -> None:
+    package = installed / "sgam"
+    assert (package / "schemas" / "usecase.schema.json").is_file()
+    assert (package / "skeleton.yaml").is_file()
+    shipped = sorted(p.name for p in (package / "examples").glob("*.yaml"))
+    assert shipped == sorted(p.name for p in (REPO / "usecases").glob("*.yaml"))
+
+
+def test_the_installed_tool_validates_its_examples_from_anywhere(installed: Path, tmp_path: Path) -> None:
+    result = run(installed, tmp_path, "validate", "--strict")
+    assert result.returncode == 0, result.stdout + result.stderr
+    where = run(installed, tmp_path, "--version")
+    assert where.returncode == 0
+    module = subprocess.run([sys.executable, "-c", "import sgam; print(sgam.__file__)"], cwd=tmp_path, text=True,
+                            capture_output=True, env={**os.environ, "PYTHONPATH": str(installed)})
+    assert module.stdout.strip().startswith(str(installed))
+
+
+def test_the_installed_tool_writes_a_skeleton_that_validates(installed: Path, tmp_path: Path) -> None:
+    assert run(installed, tmp_path, "new", "uc-fresh").returncode == 0
+    result = run(installed, tmp_path, "validate", "--strict", "uc-fresh.yaml")
+    assert result.returncode == 0, result.stdout + result.stderr
