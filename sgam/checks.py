@@ -140,11 +140,15 @@ def _resolve_all(document: Document[Any], scope: Scope, refs: Iterator[Ref]) -> 
                 continue
             wanted = " or ".join(kinds)
             if target is not None:
-                message = f"{role} {id_!r} is a {target.kind}, not a {wanted}"
+                message = f"{role} {id_!r} is {_a(target.kind)}, not {_a(wanted)}"
             else:
                 message = f"{role} {id_!r} is not a declared {wanted}"
             hint = did_you_mean(id_, scope.candidates(kinds)) + f"declare the {wanted} or fix the id"
             yield document.diagnostic(ERROR, "unknown-ref", message, where, hint)
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
 
 
 def _at(model: Any, path: tuple[PathPart, ...]) -> Any:
@@ -180,11 +184,11 @@ def _step_order(document: Document[UseCase]) -> Iterator[Diagnostic]:
             seen.add(step.number)
             previous = step.number
             if step.information:
-                for end in ("producer", "receiver"):
+                for end, verb in (("producer", "produces"), ("receiver", "receives")):
                     if getattr(step, end) is None:
                         yield document.diagnostic(
                             ERROR, "missing-end", f"step {step.number!r} exchanges information but names no {end}",
-                            at, f"add '{end}:' with the id of the actor that {end[:-2]}s it",
+                            at, f"add '{end}:' with the id of the actor that {verb} it",
                         )
 
 
@@ -198,6 +202,11 @@ def hosts_of(scope: Scope) -> dict[str, list[str]]:
     return hosted
 
 
+def _is_actor(scope: Scope, id_: str) -> bool:
+    element = scope.get(id_)
+    return element is not None and element.kind == "actor"
+
+
 def _exchange_links(document: Document[UseCase], scope: Scope) -> Iterator[Diagnostic]:
     """Warn where information moves between components that no communication link joins."""
     hosted = hosts_of(scope)
@@ -208,9 +217,11 @@ def _exchange_links(document: Document[UseCase], scope: Scope) -> Iterator[Diagn
             producer, receiver = step.producer, step.receiver
             if not step.information or producer is None or receiver is None or producer == receiver:
                 continue
+            if not all(_is_actor(scope, actor) for actor in (producer, receiver)):
+                continue  # a dangling or wrong-kind reference, reported already
             at = ("scenarios", i, "steps", j)
             for actor, end in ((producer, "producer"), (receiver, "receiver")):
-                if actor not in hosted and actor not in reported and scope.get(actor) is not None:
+                if actor not in hosted and actor not in reported:
                     reported.add(actor)
                     yield document.diagnostic(
                         WARNING, "unplaced-actor", f"{end} {actor!r} exchanges information but no component hosts it",

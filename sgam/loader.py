@@ -83,12 +83,13 @@ def load_file(path: Path) -> Document[UseCase] | Document[Library]:
             Severity.error, "not-a-mapping", f"the file holds {_describe(data)}, not a mapping of keys",
             source.name, line, column, "a use case starts with 'id:', 'name:', ...; see `sgam new ID`",
         ))
-    model_class: type[UseCase] | type[Library] = Library if "library" in data else UseCase
+    # A stray 'library:' in a use case is an unknown key, not a reason to read it as a library.
+    model_class: type[UseCase] | type[Library] = Library if "library" in data and "id" not in data else UseCase
     try:
         return Document(source, model_class.model_validate(data))
     except ValidationError as exc:
-        diagnostics = [_from_pydantic(source, model_class, error) for error in exc.errors()]
-        raise BadInputs(diagnostics) from None
+        errors = _without_echoes(exc.errors())
+        raise BadInputs([_from_pydantic(source, model_class, error) for error in errors]) from None
 
 
 class BadInputs(Exception):
@@ -127,6 +128,19 @@ def load_repository(paths: Iterable[Path], progress: Callable[[int, int], None] 
 # --- pydantic errors, in the user's words ---------------------------------------------------
 
 
+def _without_echoes(errors: list[ErrorDetails]) -> list[ErrorDetails]:
+    """Drop 'missing key x' where the same mapping has a misspelt 'x': the unknown key says it all."""
+    unknown: dict[tuple[Any, ...], list[str]] = {}
+    for error in errors:
+        if error["type"] == "extra_forbidden":
+            unknown.setdefault(tuple(error["loc"][:-1]), []).append(str(error["loc"][-1]))
+    return [
+        error for error in errors
+        if not (error["type"] == "missing"
+                and did_you_mean(str(error["loc"][-1]), unknown.get(tuple(error["loc"][:-1]), [])))
+    ]
+
+
 def _from_pydantic(source: SourceFile, model_class: type[BaseModel], error: ErrorDetails) -> Diagnostic:
     loc = tuple(error["loc"])
     kind = error["type"]
@@ -155,7 +169,8 @@ def _from_pydantic(source: SourceFile, model_class: type[BaseModel], error: Erro
     elif kind == "string_pattern_mismatch":
         code = "value"
         if "pattern" in error.get("ctx", {}) and r"\d" in error["ctx"]["pattern"]:
-            message, hint = f"{value!r} is not a step number", "write 1, 2, 2.1 or 3a"
+            message, hint = f"{value!r} is not a step number", 'write 1, 2, "2.1" (quoted) or 3a'
+
         else:
             message = f"{value!r} is not a valid id"
             hint = "an id starts with a letter and holds letters, digits, '_', '.' and '-'"
@@ -167,9 +182,11 @@ def _from_pydantic(source: SourceFile, model_class: type[BaseModel], error: Erro
         message = f"{key!r} takes at most {error['ctx']['max_length']} entries"
     else:
         expected = _EXPECTED.get(kind.split("_")[0], error["msg"].removeprefix("Input should be ").lower())
-        message = f"expected {expected} for {_label(loc)}, found {_describe(value)}"
-        if kind.startswith("string") and isinstance(value, int | float | bool | dt.date):
-            hint = f"quote it: {key}: \"{_yaml_text(value)}\""
+        written = source.written(loc)
+        message = f"expected {expected} for {_label(loc)}, found {_describe(value, written)}"
+        if kind.startswith("string") and _is_plain(value) and value is not None:
+            quoted = f'"{written or value}"'
+            hint = f"quote it: {key}: {quoted}" if isinstance(key, str) else f"quote it: {quoted}"
         elif expected == "a list":
             hint = "write a list, one '- item' per line"
         elif expected.startswith("a mapping"):
@@ -194,16 +211,17 @@ def _label(loc: tuple[Any, ...]) -> str:
     return repr(names[-1]) if names else "the file"
 
 
-def _describe(value: Any) -> str:
+def _describe(value: Any, written: str | None = None) -> str:
+    """What YAML made of a value, shown as the file spells it."""
     match value:
         case None:
             return "nothing (null)"
         case bool():
-            return f"the boolean {str(value).lower()}"
+            return f"the boolean {written or str(value).lower()}"
         case int() | float():
-            return f"the number {value}"
+            return f"the number {written or value}"
         case dt.date():
-            return f"the date {value.isoformat()}"
+            return f"the date {written or value.isoformat()}"
         case str():
             return f"the text {value!r}" if len(value) < 40 else "text"
         case list():
@@ -213,10 +231,9 @@ def _describe(value: Any) -> str:
     return type(value).__name__
 
 
-def _yaml_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    return value.isoformat() if isinstance(value, dt.date) else str(value)
+def _is_plain(value: Any) -> bool:
+    """A scalar that YAML read as something other than text."""
+    return isinstance(value, int | float | bool | dt.date)
 
 
 def _fields(model_class: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:

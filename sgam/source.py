@@ -54,32 +54,44 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
         return super().construct_object(node, deep)
 
     def _size(self, root: yaml.Node) -> int:
-        if id(root) in self.sizes:
-            return self.sizes[id(root)]
-        total, stack = 0, [root]
+        """Nodes in the subtree once aliases are expanded; refuses a subtree that contains itself."""
+        sizes = self.sizes
+        if id(root) in sizes:
+            return sizes[id(root)]
+        open_nodes: set[int] = set()  # on the current path from root: meeting one again is a cycle
+        stack: list[tuple[yaml.Node, bool]] = [(root, False)]
         while stack:
-            node = stack.pop()
-            total += 1
-            if isinstance(node, yaml.SequenceNode):
-                stack.extend(node.value)
-            elif isinstance(node, yaml.MappingNode):
-                for key, value in node.value:
-                    stack.extend((key, value))
-        self.sizes[id(root)] = total
-        return total
+            node, children_done = stack.pop()
+            children = _children(node)
+            if children_done:
+                open_nodes.discard(id(node))
+                sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)
+                continue
+            if id(node) in sizes:
+                continue
+            open_nodes.add(id(node))
+            stack.append((node, True))
+            for child in children:
+                if id(child) in open_nodes:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, "a value contains itself through an alias (recursive anchor)", child.start_mark
+                    )
+                stack.append((child, False))
+        return sizes[id(root)]
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         own = sum(1 for key, _ in node.value if key.tag != "tag:yaml.org,2002:merge")
         self.flatten_mapping(node)  # YAML merge keys ('<<') come first and may be overridden
         merged = len(node.value) - own
         mapping: dict[Any, Any] = {}
-        own_keys: dict[Any, yaml.Node] = {}
+        own_keys: dict[str, yaml.Node] = {}
         for index, (key_node, value_node) in enumerate(node.value):
-            key = self.construct_object(key_node, deep=deep)
-            if not isinstance(key, Hashable):
+            if not isinstance(key_node, yaml.ScalarNode):
                 raise yaml.constructor.ConstructorError(
                     None, None, "a key must be a plain value, not a list or mapping", key_node.start_mark
                 )
+            # Keys stay as written: YAML 1.1 would read 'on:' or 'no:' as booleans and '1:' as a number.
+            key = key_node.value
             if index >= merged:
                 if key in own_keys:
                     earlier = own_keys[key].start_mark
@@ -89,6 +101,25 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
                 own_keys[key] = key_node
             mapping[key] = self.construct_object(value_node, deep=deep)
         return mapping
+
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError as exc:  # e.g. month 13: PyYAML raises without a position
+            raise yaml.constructor.ConstructorError(
+                None, None, f"{node.value!r} is not a valid date ({exc})", node.start_mark
+            ) from None
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return node.value
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
 
 
 @dataclass
@@ -124,6 +155,10 @@ class SourceFile:
             code, hint = "alias-bomb", "write the values out, or use fewer nested aliases"
         elif problem.startswith("duplicate key"):
             code, hint = "duplicate-key", "remove or rename one of the two keys"
+        elif "recursive anchor" in problem:
+            code, hint = "recursive-alias", "an alias cannot stand inside the value it names; write the value out"
+        elif "is not a valid date" in problem:
+            code, hint = "value", "write a real date as YYYY-MM-DD"
         elif problem.startswith("a key must"):
             code, hint = "bad-key", "keys are plain words such as 'id' or 'name'"
         elif "nesting depth" in problem:
@@ -131,10 +166,15 @@ class SourceFile:
         elif "single document" in (exc.context or ""):
             code, hint = "several-documents", "keep one use case per file; remove the '---' separator"
             problem = "a second YAML document starts here; a file holds one use case"
+        elif "tab character" in problem:
+            code, hint = "yaml-syntax", "indent with spaces: YAML does not allow tabs there"
         else:
             code, hint = "yaml-syntax", "check indentation, quoting and ':' near this position"
         if exc.context and code == "yaml-syntax":
-            problem = f"{problem} ({exc.context})"
+            start = exc.context_mark
+            opened = (f" that starts at line {start.line + 1}, column {start.column + 1}"
+                      if start and mark and start.line != mark.line else "")
+            problem = f"{problem} ({exc.context}{opened})"
         line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
         return _error(self.name, code, problem, hint, line, column)
 
@@ -143,6 +183,16 @@ class SourceFile:
 
         A path that leaves the document (a missing key) gives the deepest node that exists.
         """
+        key_node, node = self._find(path)
+        target = key_node if key and key_node is not None else node
+        return target.start_mark.line + 1, target.start_mark.column + 1
+
+    def written(self, path: Sequence[PathPart]) -> str | None:
+        """The scalar at `path` exactly as the file spells it (1.10 stays 1.10, NO stays NO)."""
+        _, node = self._find(path)
+        return node.value if isinstance(node, yaml.ScalarNode) else None
+
+    def _find(self, path: Sequence[PathPart]) -> tuple[yaml.Node | None, yaml.Node]:
         if self._root is None:
             self._root = yaml.compose(self.text, Loader=_BaseLoader)
         node = self._root
@@ -153,8 +203,7 @@ class SourceFile:
             if child is None:
                 break
             key_node, node = child
-        target = key_node if key and key_node is not None else node
-        return target.start_mark.line + 1, target.start_mark.column + 1
+        return key_node, node
 
 
 def _child(node: yaml.Node, part: PathPart) -> tuple[yaml.Node | None, yaml.Node] | None:
@@ -181,7 +230,11 @@ def read_source(path: Path) -> SourceFile:
     except OSError as exc:
         raise _error(name, "unreadable", f"cannot read the file: {exc.strerror}", "check the path and permissions",
                      None, None) from None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        raise _error(name, "encoding", "file is UTF-32 encoded", "save it as UTF-8")
+    head = data[:64]
+    looks_utf16 = len(head) >= 8 and any(not any(head[i::2]) and all(head[1 - i::2]) for i in (0, 1))
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or looks_utf16:
         raise _error(name, "encoding", "file is UTF-16 encoded", "save it as UTF-8")
     if b"\x00" in data:
         offset = data.index(b"\x00")
@@ -198,6 +251,7 @@ def read_source(path: Path) -> SourceFile:
 
 
 def _position(data: bytes, offset: int) -> tuple[int, int]:
-    line = data.count(b"\n", 0, offset) + 1
-    column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
-    return line, column
+    """1-based line and column (in characters, as YAML counts them) of a byte offset."""
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    column = len(data[line_start:offset].decode("utf-8", errors="replace")) + 1
+    return data.count(b"\n", 0, offset) + 1, column
