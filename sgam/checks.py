@@ -54,7 +54,7 @@ def scope_of(document: Document[UseCase], library: dict[str, Element]) -> tuple[
             ))
             continue
         local[element.id] = element
-        if element.id in library and element.kind in ("actor", "component"):
+        if element.id in library:
             clashes.append(document.diagnostic(
                 WARNING, "shadows-library",
                 f"{element.kind} {element.id!r} hides the library {library[element.id].kind} of the same id",
