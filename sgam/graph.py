@@ -15,6 +15,7 @@ Edges (key = relation):
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -77,6 +78,7 @@ class Exchange:
 class SgamModel:
     graph: nx.MultiDiGraph = field(default_factory=nx.MultiDiGraph)
     exchanges: list[Exchange] = field(default_factory=list)
+    counter: itertools.count[int] = field(default_factory=itertools.count, repr=False)  # keeps file order
 
     @classmethod
     def build(cls, repo: Repository) -> SgamModel:
@@ -90,7 +92,8 @@ class SgamModel:
             scope, _ = scope_of(document, library)
             _Builder(model, scope, document.model.id).add()
         _derive_cells(model.graph)
-        model.exchanges = [_exchange(model.graph, u, v, data) for u, v, data in model.edges("exchanges")]
+        exchanges = sorted(model.edges("exchanges"), key=lambda edge: edge[2]["order"])  # file order
+        model.exchanges = [_exchange(model.graph, u, v, data) for u, v, data in exchanges]
         return model
 
     def edges(self, relation: str) -> Iterable[tuple[str, str, dict[str, Any]]]:
@@ -197,7 +200,8 @@ class _Builder:
                 continue
             self.edge(
                 self.node(step.producer), self.node(step.receiver), "exchanges",
-                key=f"{scenario.id}#{step.number}", usecase=self.usecase, scenario=scenario.id,
+                key=f"{scenario.id}#{step.number}", order=next(self.model.counter),
+                usecase=self.usecase, scenario=scenario.id,
                 step=step.number, service=step.service.value, information=tuple(step.information),
             )
 
