@@ -34,9 +34,8 @@ def check(repo: Repository) -> list[Diagnostic]:
                                              ("id",), "give each use case its own id"))
         seen_usecases.setdefault(uc_id, document)
         found.extend(check_usecase(document, library))
-    for document in repo.libraries:
-        scope = Scope({}, library)
-        found.extend(_resolve_all(document, scope, _library_refs(document.model)))
+    for shared in repo.libraries:
+        found.extend(_resolve_all(shared, Scope({}, library), _library_refs(shared.model)))
     return found
 
 

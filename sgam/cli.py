@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     except click.Abort:
         click.echo("aborted", err=True)
         return INTERNAL
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback for users
+    except Exception as exc:
         if "--debug" in args:
             raise
         click.echo(f"internal error: {type(exc).__name__}: {exc}\n    hint: rerun with --debug to see the "

@@ -160,7 +160,7 @@ class NetworkType(str, Enum):
     F = "F"  # inter-substation network
     G = "G"  # intra-control-centre / intra-data-centre network
     H = "H"  # enterprise network
-    I = "I"  # balancing network  # noqa: E741 - the SG-CG's own letter
+    I = "I"  # balancing network
     J = "J"  # interchange network
     K = "K"  # trans-regional / trans-national network
     L = "L"  # wide and metropolitan area network

@@ -85,8 +85,8 @@ class SgamModel:
         """The graph of all use cases in the repository (references assumed checked)."""
         model = cls()
         library: dict[str, Element] = {}
-        for document in repo.libraries:
-            for element in elements(document):
+        for shared in repo.libraries:
+            for element in elements(shared):
                 library.setdefault(element.id, element)
         for document in repo.usecases:
             scope, _ = scope_of(document, library)

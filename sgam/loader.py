@@ -84,9 +84,11 @@ def load_file(path: Path) -> Document[UseCase] | Document[Library]:
             source.name, line, column, "a use case starts with 'id:', 'name:', ...; see `sgam new ID`",
         ))
     # A stray 'library:' in a use case is an unknown key, not a reason to read it as a library.
-    model_class: type[UseCase] | type[Library] = Library if "library" in data and "id" not in data else UseCase
+    model_class: type[UseCase | Library] = Library if "library" in data and "id" not in data else UseCase
     try:
-        return Document(source, model_class.model_validate(data))
+        if model_class is Library:
+            return Document(source, Library.model_validate(data))
+        return Document(source, UseCase.model_validate(data))
     except ValidationError as exc:
         errors = _without_echoes(exc.errors())
         raise BadInputs([_from_pydantic(source, model_class, error) for error in errors]) from None
@@ -181,15 +183,15 @@ def _from_pydantic(source: SourceFile, model_class: type[BaseModel], error: Erro
         code = "too-long"
         message = f"{key!r} takes at most {error['ctx']['max_length']} entries"
     else:
-        expected = _EXPECTED.get(kind.split("_")[0], error["msg"].removeprefix("Input should be ").lower())
+        wanted = _EXPECTED.get(kind.split("_")[0], error["msg"].removeprefix("Input should be ").lower())
         written = source.written(loc)
-        message = f"expected {expected} for {_label(loc)}, found {_describe(value, written)}"
+        message = f"expected {wanted} for {_label(loc)}, found {_describe(value, written)}"
         if kind.startswith("string") and _is_plain(value) and value is not None:
             quoted = f'"{written or value}"'
             hint = f"quote it: {key}: {quoted}" if isinstance(key, str) else f"quote it: {quoted}"
-        elif expected == "a list":
+        elif wanted == "a list":
             hint = "write a list, one '- item' per line"
-        elif expected.startswith("a mapping"):
+        elif wanted.startswith("a mapping"):
             hint = "write 'key: value' pairs indented under it"
     line, column = source.locate(loc, key=at_key)
     return Diagnostic(Severity.error, code, message, source.name, line, column, hint)
