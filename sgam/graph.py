@@ -140,8 +140,12 @@ class _Builder:
     model: SgamModel
     scope: Scope
     usecase: str
+    used: dict[str, str] = field(default_factory=dict)  # id -> node, for the ids this use case uses
 
     def node(self, id_: str) -> str | None:
+        """The graph node of an id this use case uses, added (with its 'contains' edge) on first use."""
+        if id_ in self.used:
+            return self.used[id_]
         element = self.scope.get(id_)
         if element is None:
             return None
@@ -149,15 +153,16 @@ class _Builder:
         graph = self.model.graph
         if key not in graph:
             data = element.model
+            cells = set(getattr(data, "cells", ()))
             graph.add_node(
                 key, kind=element.kind, id=element.id, owner=element.owner,
                 name=getattr(data, "name", element.id), layer=LAYER_OF_KIND.get(element.kind),
-                cells=set(getattr(data, "cells", ())),
-                declared=bool(getattr(data, "cells", ())),
+                cells=cells, declared=bool(cells),
             )
             if element.kind == "actor":
                 graph.nodes[key].update(organisation=data.organisation, actor_type=data.type)
         graph.add_edge(self.root, key, key="contains", relation="contains")
+        self.used[id_] = key
         return key
 
     def edge(self, source: str | None, target: str | None, relation: str, key: str | None = None, **data: Any) -> None:
@@ -169,6 +174,8 @@ class _Builder:
         self.model.graph.add_node(self.root, kind="usecase", id=self.usecase, owner=self.usecase, layer=None,
                                   cells=set(), declared=False)
         local = self.scope.local.values()
+        self.hosted = hosts_of(self.scope)
+        self.links = [(e.id, set(e.model.between)) for e in local if e.kind == "link"]
         for element in local:
             if element.kind in PLACED_KINDS:
                 self.node(element.id)
@@ -189,9 +196,8 @@ class _Builder:
             elif element.kind == "scenario":
                 self.add_steps(data)
         # Library components join the use case only through the actors it uses.
-        hosted = hosts_of(self.scope)
         for actor in self.model.nodes(kind="actor", usecase=self.usecase):
-            for component in hosted.get(self.model.graph.nodes[actor]["id"], ()):
+            for component in self.hosted.get(self.model.graph.nodes[actor]["id"], ()):
                 self.edge(self.node(component), actor, "hosts")
 
     def add_steps(self, scenario: Any) -> None:
@@ -204,6 +210,11 @@ class _Builder:
                 usecase=self.usecase, scenario=scenario.id,
                 step=step.number, service=step.service.value, information=tuple(step.information),
             )
+            ends = set(self.hosted.get(step.producer, ())), set(self.hosted.get(step.receiver, ()))
+            for link, between in self.links:
+                if between & ends[0] and between & ends[1]:
+                    for info in step.information:
+                        self.edge(self.node(info), self.node(link), "carried_by", key=f"carried_by:{link}")
 
 
 def _derive_cells(graph: nx.MultiDiGraph) -> None:
@@ -223,32 +234,12 @@ def _derive_cells(graph: nx.MultiDiGraph) -> None:
     inherit("role", "plays", upstream=True)
     inherit("goal", "pursues", upstream=True)
     inherit("link", "connects", upstream=False)
-    for u, v, edge in list(graph.edges(data=True)):
-        if edge["relation"] != "exchanges":
-            continue
-        owner = edge["usecase"]
-        for info in edge["information"]:
-            info_node = f"{owner}/information/{info}"
-            if info_node in graph:
-                graph.nodes[info_node]["cells"] |= graph.nodes[u]["cells"] | graph.nodes[v]["cells"]
-                for link in _links_between(graph, u, v, owner):
-                    graph.add_edge(info_node, link, key=f"carried_by:{link}", relation="carried_by")
-
-
-def _links_between(graph: nx.MultiDiGraph, producer: str, receiver: str, usecase: str) -> list[str]:
-    """The use case's links that join a component of the producer to one of the receiver."""
-
-    def components(actor: str) -> set[str]:
-        return {u for u, _, d in graph.in_edges(actor, data=True) if d["relation"] == "hosts"}
-
-    ends = components(producer), components(receiver)
-    found = []
-    for link in graph.successors(f"{usecase}/usecase/{usecase}"):
-        if graph.nodes[link]["kind"] == "link":
-            joined = {v for _, v, d in graph.out_edges(link, data=True) if d["relation"] == "connects"}
-            if joined & ends[0] and joined & ends[1]:
-                found.append(link)
-    return found
+    for u, v, edge in graph.edges(data=True):
+        if edge["relation"] == "exchanges":
+            for info in edge["information"]:
+                info_node = f"{edge['usecase']}/information/{info}"
+                if info_node in graph:
+                    graph.nodes[info_node]["cells"] |= graph.nodes[u]["cells"] | graph.nodes[v]["cells"]
 
 
 def _exchange(graph: nx.MultiDiGraph, producer: str, receiver: str, edge: dict[str, Any]) -> Exchange:
