@@ -25,7 +25,7 @@ import networkx as nx
 
 from sgam.checks import hosts_of, scope_of
 from sgam.enums import ActorType, Domain, Layer, Zone
-from sgam.loader import Repository
+from sgam.loader import Repository, paused_gc
 from sgam.models import Cell
 from sgam.resolve import Element, Scope, elements
 
@@ -83,6 +83,11 @@ class SgamModel:
     @classmethod
     def build(cls, repo: Repository) -> SgamModel:
         """The graph of all use cases in the repository (references assumed checked)."""
+        with paused_gc():
+            return cls._build(repo)
+
+    @classmethod
+    def _build(cls, repo: Repository) -> SgamModel:
         model = cls()
         library: dict[str, Element] = {}
         for shared in repo.libraries:
