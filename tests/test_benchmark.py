@@ -1,0 +1,18 @@
+"""The benchmark keeps working: its synthetic repositories validate, and it prints the ratio."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def test_the_benchmark_runs_on_small_sizes_and_prints_its_ratio() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "bench_load.py"), "4", "8", "--repeat", "1"],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "sgam/baseline" in result.stdout
+    assert "per-file growth from N=4 to N=8" in result.stdout
