@@ -55,13 +55,15 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Diagnostic]]:
     problems: list[Diagnostic] = []
     for path in paths:
         if path.is_dir():
-            files.extend(
-                sorted(
-                    p for p in path.rglob("*")
-                    if p.suffix in YAML_SUFFIXES and p.is_file()
-                    and not any(part.startswith(".") for part in p.relative_to(path).parts)
-                )
+            found = sorted(
+                p for p in path.rglob("*")
+                if p.suffix in YAML_SUFFIXES and p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
             )
+            if not found:
+                problems.append(Diagnostic(Severity.error, "no-files", "the folder holds no .yaml or .yml file",
+                                           str(path), hint="give the folder of your use-case files"))
+            files.extend(found)
         elif path.is_file():
             files.append(path)
         else:

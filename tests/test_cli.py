@@ -153,3 +153,10 @@ def test_new_rejects_an_invalid_id(sgam, tmp_path: Path) -> None:
     result = sgam("new", "9 lives", "-o", tmp_path / "x.yaml")
     assert result.status == 2 and "not a valid id" in result.err
     assert not (tmp_path / "x.yaml").exists()
+
+
+def test_a_folder_without_use_cases_is_bad_input(sgam, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not a use case")
+    result = sgam("validate", tmp_path)
+    assert result.status == 2
+    assert f"{tmp_path}: error[no-files]: the folder holds no .yaml or .yml file" in result.out
