@@ -119,9 +119,12 @@ class SgamModel:
                     grid[cell].append(node)
         return dict(grid)
 
-    def crossings(self, usecase: str | None = None) -> list[Exchange]:
-        """Exchanges that cross a zone, a domain or an organisation boundary."""
-        return [e for e in self.exchanges if e.crosses and (usecase is None or e.usecase == usecase)]
+    def crossings(self, usecase: str | None = None, boundary: str | None = None) -> list[Exchange]:
+        """Exchanges that cross a zone, a domain or an organisation boundary (or only `boundary`)."""
+        return [
+            e for e in self.exchanges
+            if (e.crosses if boundary is None else boundary in e.crosses) and (usecase is None or e.usecase == usecase)
+        ]
 
     def unplaced(self, usecase: str | None = None) -> list[str]:
         """Elements that should sit on the SGAM plane but have no cell, declared or derived."""

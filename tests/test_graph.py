@@ -115,3 +115,12 @@ def test_library_elements_are_shared_and_pulled_in_only_where_used(usecase: Path
     assert model.graph.nodes[shared]["cells"] == {D_OP}  # from the library's DMS server
     assert "library:shared/component/dms-server" in model.nodes(usecase="uc-a")
     assert "library:shared/component/spare-box" not in model.graph  # nobody uses it
+
+
+def test_crossings_can_be_asked_for_one_boundary(usecase: Path) -> None:
+    path = usecase / "uc-demo.yaml"
+    text = path.read_text().replace("organisation: operator.example\nreferences", "organisation: vendor.example\nreferences")
+    path.write_text(text.replace("zone: Field}", "zone: Operation}"))
+    model = build(usecase)
+    assert model.crossings(boundary="zone") == []
+    assert [x.step for x in model.crossings(boundary="organisation")] == ["1", "2"]
