@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import re
 import types
 import typing
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -18,7 +19,7 @@ from pydantic_core import ErrorDetails
 from sgam.diagnostics import BadInput, Diagnostic, did_you_mean
 from sgam.enums import Severity
 from sgam.models import Library, UseCase
-from sgam.source import PathPart, SourceFile, read_source
+from sgam.source import MAX_BYTES, PathPart, SourceFile, read_source
 
 M = TypeVar("M", UseCase, Library)
 
@@ -66,12 +67,37 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Diagnostic]]:
             files.extend(found)
         elif path.is_file():
             files.append(path)
+            files.extend(_libraries_beside(path))
         else:
             problems.append(
                 Diagnostic(Severity.error, "no-such-path", "no such file or folder", str(path),
                            hint="give the path of a use-case file or of a folder of them")
             )
-    return files, problems
+    seen: set[Path] = set()
+    unique = []  # a file named twice (or found twice) is read once
+    for path in files:
+        if path.resolve() not in seen:
+            seen.add(path.resolve())
+            unique.append(path)
+    return unique, problems
+
+
+LIBRARY_KEY = re.compile(rb"^library\s*:", re.MULTILINE)
+ID_KEY = re.compile(rb"^id\s*:", re.MULTILINE)
+
+
+def _libraries_beside(path: Path) -> list[Path]:
+    """The library files in the folder of a file named alone: its references may point into them."""
+    return sorted(
+        p for p in path.parent.iterdir()
+        if p.suffix in YAML_SUFFIXES and p.is_file() and p != path
+        and p.stat().st_size <= MAX_BYTES and _is_library(p.read_bytes())
+    )
+
+
+def _is_library(data: bytes) -> bool:
+    """A first look, before parsing: the loader reads a file as a library on the same terms."""
+    return bool(LIBRARY_KEY.search(data)) and not ID_KEY.search(data)
 
 
 def load_file(path: Path) -> Document[UseCase] | Document[Library]:

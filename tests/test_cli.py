@@ -160,3 +160,15 @@ def test_a_folder_without_use_cases_is_bad_input(sgam, tmp_path: Path) -> None:
     result = sgam("validate", tmp_path)
     assert result.status == 2
     assert f"{tmp_path}: error[no-files]: the folder holds no .yaml or .yml file" in result.out
+
+
+def test_a_use_case_named_alone_sees_the_library_beside_it(sgam) -> None:
+    seed = REPO / "usecases" / "ems-demand-response.yaml"
+    result = sgam("validate", "--strict", seed)
+    assert result.status == 0, result.out
+    assert "1 use case(s), 1 library file(s)" in result.err
+
+
+def test_a_file_named_twice_is_read_once(sgam, usecase: Path) -> None:
+    result = sgam("validate", "--strict", usecase, usecase / "uc-demo.yaml")
+    assert result.status == 0 and "1 use case(s)" in result.err
