@@ -11,9 +11,21 @@ from sgam.enums import Domain, Layer, Zone
 from sgam.graph import Exchange, SgamModel, cell_order
 
 
-def _element(model: SgamModel, node: str) -> dict[str, Any]:
+def _hosted(model: SgamModel, node: str, usecase: str | None) -> list[str]:
+    """Ids of the actors a component hosts (only those of `usecase`, when given)."""
+    scope = set(model.nodes(kind="actor", usecase=usecase)) if usecase else None
+    return [
+        model.graph.nodes[actor]["id"] for _, actor, edge in model.graph.out_edges(node, data=True)
+        if edge["relation"] == "hosts" and (scope is None or actor in scope)
+    ]
+
+
+def _element(model: SgamModel, node: str, usecase: str | None) -> dict[str, Any]:
     data = model.graph.nodes[node]
-    return {"node": node, "kind": data["kind"], "id": data["id"], "name": data["name"], "owner": data["owner"]}
+    element = {"node": node, "kind": data["kind"], "id": data["id"], "name": data["name"], "owner": data["owner"]}
+    if data["kind"] == "component":
+        element["hosts"] = _hosted(model, node, usecase)
+    return element
 
 
 def _exchange(exchange: Exchange) -> dict[str, Any]:
@@ -36,13 +48,13 @@ def plane_json(model: SgamModel, usecase: str | None = None) -> dict[str, Any]:
         grid = model.cells(layer, usecase)
         layers[layer.value] = [
             {"domain": cell.domain.value, "zone": cell.zone.value,
-             "elements": [_element(model, node) for node in grid[cell]]}
+             "elements": [_element(model, node, usecase) for node in grid[cell]]}
             for cell in sorted(grid, key=cell_order)
         ]
     return {
         "layers": layers,
         "crossings": [_exchange(e) for e in model.crossings(usecase)],
-        "unplaced": [_element(model, node) for node in model.unplaced(usecase)],
+        "unplaced": [_element(model, node, usecase) for node in model.unplaced(usecase)],
     }
 
 
@@ -60,7 +72,10 @@ def print_planes(console: Console, model: SgamModel, usecase: str | None = None)
                 names = []
                 for node in next((grid[c] for c in grid if c.domain is domain and c.zone is zone), []):
                     data = model.graph.nodes[node]
-                    names.append(f"{data['id']} [dim]({data['owner']})[/]" if several else data["id"])
+                    name = f"{data['id']} [dim]({data['owner']})[/]" if several else data["id"]
+                    if data["kind"] == "component" and (hosted := _hosted(model, node, usecase)):
+                        name += f" [cyan]⟵ {', '.join(hosted)}[/]"
+                    names.append(name)
                 row.append("\n".join(names))
             table.add_row(zone.value, *row)
         console.print(table)

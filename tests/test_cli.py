@@ -91,6 +91,8 @@ def test_map_json_places_components_in_their_cells(sgam, usecase: Path) -> None:
     plane = json.loads(sgam("map", "--json", usecase).out)
     component = {(c["domain"], c["zone"]): [e["id"] for e in c["elements"]] for c in plane["layers"]["component"]}
     assert component == {("Distribution", "Field"): ["device-ied"], ("Distribution", "Operation"): ["operator-scada"]}
+    hosts = {e["id"]: e["hosts"] for c in plane["layers"]["component"] for e in c["elements"]}
+    assert hosts == {"device-ied": ["device"], "operator-scada": ["operator"]}
     assert {(x["step"], tuple(x["crosses"])) for x in plane["crossings"]} == {("1", ("zone",)), ("2", ("zone",))}
     assert plane["unplaced"] == []
 
