@@ -92,7 +92,6 @@ class Result:
 
 def baseline(files: list[Path]) -> float:
     """Read and parse every file with libyaml, as a plain script would."""
-    gc.collect()
     start = time.perf_counter()
     for path in files:
         yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
@@ -101,7 +100,6 @@ def baseline(files: list[Path]) -> float:
 
 def sgam_run(root: Path) -> tuple[float, float, float]:
     """load_repository + check + SgamModel.build; the seconds each took."""
-    gc.collect()
     start = time.perf_counter()
     repo = load_repository([root])
     loaded = time.perf_counter()
@@ -139,8 +137,10 @@ def measure(workdir: Path, size: int, repeat: int, seed: int) -> Result | None:
     files, _ = discover([root])  # the same files, in the same order, as sgam reads
     result = Result(size, len(files), megabytes)
     for run in range(repeat):
+        gc.collect()  # the previous run's garbage (networkx graphs hold reference cycles), not timed
         with GcClock() as in_baseline:
             result.baseline.append(baseline(files))
+        gc.collect()
         with GcClock() as in_sgam:
             phases = sgam_run(root)
         result.phases.append(phases)
@@ -197,6 +197,7 @@ def profile(workdir: Path, size: int, seed: int, output: Path) -> None:
     if not root.exists():
         synthetic.write_repository(root, size, seed)
     sgam_run(root)  # warm the page cache and the imports
+    gc.collect()
     profiler = cProfile.Profile()
     profiler.runcall(sgam_run, root)
     profiler.dump_stats(output)
