@@ -17,8 +17,8 @@ from sgam.source import PathPart
 
 ERROR, WARNING = Severity.error, Severity.warning
 
-# (path to a list or a single reference, kinds it may name) for every reference in a use case.
-Ref = tuple[tuple[PathPart, ...], str, tuple[str, ...]]
+# Every reference in a file: (where it is, the id or ids it holds, what it is, kinds it may name).
+Ref = tuple[tuple[PathPart, ...], str | list[str] | None, str, tuple[str, ...]]
 
 
 def check(repo: Repository) -> list[Diagnostic]:
@@ -97,39 +97,39 @@ def _id_key(element: Element) -> str:
 
 def _usecase_refs(model: UseCase) -> Iterator[Ref]:
     actor, component = ("actor",), ("component",)
-    for i, _ in enumerate(model.conditions):
-        yield ("conditions", i, "actor"), "condition actor", actor
+    for i, condition in enumerate(model.conditions):
+        yield ("conditions", i, "actor"), condition.actor, "condition actor", actor
     for i, scenario in enumerate(model.scenarios):
-        yield ("scenarios", i, "primary_actor"), "primary actor", actor
+        yield ("scenarios", i, "primary_actor"), scenario.primary_actor, "primary actor", actor
         for j, step in enumerate(scenario.steps):
             at = ("scenarios", i, "steps", j)
-            yield (*at, "producer"), "producer", actor
-            yield (*at, "receiver"), "receiver", actor
-            yield (*at, "information"), "information", ("information",)
-            yield (*at, "requirements"), "requirement", ("requirement",)
-            yield (*at, "function"), "function", ("function",)
-    for i, _ in enumerate(model.information):
-        yield ("information", i, "requirements"), "requirement", ("requirement",)
-    for i, _ in enumerate(model.sgam.roles):
-        yield ("sgam", "roles", i, "played_by"), "role player", actor
-    for i, _ in enumerate(model.sgam.goals):
-        yield ("sgam", "goals", i, "roles"), "role", ("role",)
-    for i, _ in enumerate(model.sgam.functions):
-        yield ("sgam", "functions", i, "realised_by"), "realiser", ("actor", "component")
-    for i, _ in enumerate(model.sgam.components):
-        yield ("sgam", "components", i, "hosts"), "hosted actor", actor
-    for i, _ in enumerate(model.sgam.links):
-        yield ("sgam", "links", i, "between"), "link end", component
+            yield (*at, "producer"), step.producer, "producer", actor
+            yield (*at, "receiver"), step.receiver, "receiver", actor
+            yield (*at, "information"), step.information, "information", ("information",)
+            yield (*at, "requirements"), step.requirements, "requirement", ("requirement",)
+            yield (*at, "function"), step.function, "function", ("function",)
+    for i, info in enumerate(model.information):
+        yield ("information", i, "requirements"), info.requirements, "requirement", ("requirement",)
+    placement = model.sgam
+    for i, role in enumerate(placement.roles):
+        yield ("sgam", "roles", i, "played_by"), role.played_by, "role player", actor
+    for i, goal in enumerate(placement.goals):
+        yield ("sgam", "goals", i, "roles"), goal.roles, "role", ("role",)
+    for i, function in enumerate(placement.functions):
+        yield ("sgam", "functions", i, "realised_by"), function.realised_by, "realiser", ("actor", "component")
+    for i, element in enumerate(placement.components):
+        yield ("sgam", "components", i, "hosts"), element.hosts, "hosted actor", actor
+    for i, link in enumerate(placement.links):
+        yield ("sgam", "links", i, "between"), link.between, "link end", component
 
 
 def _library_refs(model: Library) -> Iterator[Ref]:
-    for i, _ in enumerate(model.components):
-        yield ("components", i, "hosts"), "hosted actor", ("actor",)
+    for i, element in enumerate(model.components):
+        yield ("components", i, "hosts"), element.hosts, "hosted actor", ("actor",)
 
 
 def _resolve_all(document: Document[Any], scope: Scope, refs: Iterator[Ref]) -> Iterator[Diagnostic]:
-    for path, role, kinds in refs:
-        value = _at(document.model, path)
+    for path, value, role, kinds in refs:
         if value is None:
             continue
         ids = [(path, value)] if isinstance(value, str) else [((*path, k), v) for k, v in enumerate(value)]
@@ -148,12 +148,6 @@ def _resolve_all(document: Document[Any], scope: Scope, refs: Iterator[Ref]) -> 
 
 def _a(noun: str) -> str:
     return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
-
-
-def _at(model: Any, path: tuple[PathPart, ...]) -> Any:
-    for part in path:
-        model = model[part] if isinstance(part, int) else getattr(model, part)
-    return model
 
 
 # --- steps -----------------------------------------------------------------------------------
@@ -244,8 +238,7 @@ def _exchange_links(document: Document[UseCase], scope: Scope) -> Iterator[Diagn
 
 def _unused(document: Document[UseCase], scope: Scope) -> Iterator[Diagnostic]:
     referenced: set[str] = set()
-    for path, _, _ in _usecase_refs(document.model):
-        value = _at(document.model, path)
+    for _, value, _, _ in _usecase_refs(document.model):
         if isinstance(value, str):
             referenced.add(value)
         elif value:
