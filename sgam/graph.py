@@ -15,7 +15,6 @@ Edges (key = relation):
 
 from __future__ import annotations
 
-import itertools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -78,7 +77,6 @@ class Exchange:
 class SgamModel:
     graph: nx.MultiDiGraph = field(default_factory=nx.MultiDiGraph)
     exchanges: list[Exchange] = field(default_factory=list)
-    counter: itertools.count[int] = field(default_factory=itertools.count, repr=False)  # keeps file order
 
     @classmethod
     def build(cls, repo: Repository) -> SgamModel:
@@ -93,12 +91,12 @@ class SgamModel:
         for shared in repo.libraries:
             for element in elements(shared):
                 library.setdefault(element.id, element)
+        steps: list[_Step] = []  # information-moving steps, in file order
         for document in repo.usecases:
             scope, _ = scope_of(document, library)
-            _Builder(model, scope, document.model.id).add()
-        _derive_cells(model.graph)
-        exchanges = sorted(model.edges("exchanges"), key=lambda edge: edge[2]["order"])  # file order
-        model.exchanges = [_exchange(model.graph, u, v, data) for u, v, data in exchanges]
+            _Builder(model, scope, document.model.id, steps).add()
+        _derive_cells(model.graph, steps)
+        model.exchanges = [_exchange(model.graph, *step) for step in steps]
         return model
 
     def edges(self, relation: str) -> Iterable[tuple[str, str, dict[str, Any]]]:
@@ -143,11 +141,15 @@ def cell_order(cell: Cell) -> tuple[int, int]:
     return list(Domain).index(cell.domain), list(Zone).index(cell.zone)
 
 
+_Step = tuple[str, str, dict[str, Any]]  # producer node, receiver node, the exchange's data
+
+
 @dataclass
 class _Builder:
     model: SgamModel
     scope: Scope
     usecase: str
+    steps: list[_Step]
     used: dict[str, str] = field(default_factory=dict)  # id -> node, for the ids this use case uses
 
     def node(self, id_: str) -> str | None:
@@ -212,12 +214,13 @@ class _Builder:
         for step in scenario.steps:
             if not step.information or step.producer is None or step.receiver is None:
                 continue
-            self.edge(
-                self.node(step.producer), self.node(step.receiver), "exchanges",
-                key=f"{scenario.id}#{step.number}", order=next(self.model.counter),
-                usecase=self.usecase, scenario=scenario.id,
-                step=step.number, service=step.service.value, information=tuple(step.information),
-            )
+            producer, receiver = self.node(step.producer), self.node(step.receiver)
+            if producer is None or receiver is None:
+                continue
+            data = {"usecase": self.usecase, "scenario": scenario.id, "step": step.number,
+                    "service": step.service.value, "information": tuple(step.information)}
+            self.edge(producer, receiver, "exchanges", key=f"{scenario.id}#{step.number}", **data)
+            self.steps.append((producer, receiver, data))
             ends = set(self.hosted.get(step.producer, ())), set(self.hosted.get(step.receiver, ()))
             for link, between in self.links:
                 if between & ends[0] and between & ends[1]:
@@ -225,7 +228,7 @@ class _Builder:
                         self.edge(self.node(info), self.node(link), "carried_by", key=f"carried_by:{link}")
 
 
-def _derive_cells(graph: nx.MultiDiGraph) -> None:
+def _derive_cells(graph: nx.MultiDiGraph, steps: list[_Step]) -> None:
     """Fill in cells that files leave implicit, in dependency order."""
 
     def inherit(kind: str, relation: str, upstream: bool) -> None:
@@ -242,12 +245,11 @@ def _derive_cells(graph: nx.MultiDiGraph) -> None:
     inherit("role", "plays", upstream=True)
     inherit("goal", "pursues", upstream=True)
     inherit("link", "connects", upstream=False)
-    for u, v, edge in graph.edges(data=True):
-        if edge["relation"] == "exchanges":
-            for info in edge["information"]:
-                info_node = f"{edge['usecase']}/information/{info}"
-                if info_node in graph:
-                    graph.nodes[info_node]["cells"] |= graph.nodes[u]["cells"] | graph.nodes[v]["cells"]
+    for producer, receiver, step in steps:
+        for info in step["information"]:
+            info_node = f"{step['usecase']}/information/{info}"
+            if info_node in graph:
+                graph.nodes[info_node]["cells"] |= graph.nodes[producer]["cells"] | graph.nodes[receiver]["cells"]
 
 
 def _exchange(graph: nx.MultiDiGraph, producer: str, receiver: str, edge: dict[str, Any]) -> Exchange:
