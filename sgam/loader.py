@@ -224,7 +224,6 @@ def _from_pydantic(source: SourceFile, model_class: type[BaseModel], error: Erro
         code = "value"
         if "pattern" in error.get("ctx", {}) and r"\d" in error["ctx"]["pattern"]:
             message, hint = f"{value!r} is not a step number", 'write 1, 2, "2.1" (quoted) or 3a'
-
         else:
             message = f"{value!r} is not a valid id"
             hint = "an id starts with a letter and holds letters, digits, '_', '.' and '-'"
