@@ -55,24 +55,13 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Diagnostic]]:
     files: list[Path] = []
     problems: list[Diagnostic] = []
     for path in paths:
-        if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*")
-                if p.suffix in YAML_SUFFIXES and p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
-            if not found:
-                problems.append(Diagnostic(Severity.error, "no-files", "the folder holds no .yaml or .yml file",
-                                           str(path), hint="give the folder of your use-case files"))
-            files.extend(found)
-        elif path.is_file():
-            files.append(path)
-            files.extend(_libraries_beside(path))
-        else:
-            problems.append(
-                Diagnostic(Severity.error, "no-such-path", "no such file or folder", str(path),
-                           hint="give the path of a use-case file or of a folder of them")
-            )
+        try:
+            files.extend(_files_at(path))
+        except BadInput as exc:
+            problems.append(exc.diagnostic)
+        except OSError as exc:
+            problems.append(Diagnostic(Severity.error, "unreadable", f"cannot read: {exc.strerror}", str(path),
+                                       hint="check the path and its permissions"))
     seen: set[Path] = set()
     unique = []  # a file named twice (or found twice) is read once
     for path in files:
@@ -80,6 +69,24 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Diagnostic]]:
             seen.add(path.resolve())
             unique.append(path)
     return unique, problems
+
+
+def _files_at(path: Path) -> list[Path]:
+    """A file (with the libraries beside it), or the YAML files under a folder (not hidden ones)."""
+    if path.is_dir():
+        found = sorted(
+            p for p in path.rglob("*")
+            if p.suffix in YAML_SUFFIXES and p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
+        if not found:
+            raise BadInput(Diagnostic(Severity.error, "no-files", "the folder holds no .yaml or .yml file", str(path),
+                                      hint="give the folder of your use-case files"))
+        return found
+    if path.is_file():
+        return [path, *_libraries_beside(path)]
+    raise BadInput(Diagnostic(Severity.error, "no-such-path", "no such file or folder", str(path),
+                              hint="give the path of a use-case file or of a folder of them"))
 
 
 LIBRARY_KEY = re.compile(rb"^library\s*:", re.MULTILINE)
