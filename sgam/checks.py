@@ -12,7 +12,7 @@ from sgam.diagnostics import Diagnostic, did_you_mean
 from sgam.enums import Severity
 from sgam.loader import Document, Repository
 from sgam.models import Library, UseCase
-from sgam.resolve import Element, Scope, elements
+from sgam.resolve import Clash, Element, Scope, library_index
 from sgam.source import PathPart
 
 ERROR, WARNING = Severity.error, Severity.warning
@@ -23,69 +23,54 @@ Ref = tuple[tuple[PathPart, ...], str | list[str] | None, str, tuple[str, ...]]
 
 def check(repo: Repository) -> list[Diagnostic]:
     """All cross-file and in-file checks; the loader's own diagnostics are not repeated."""
-    found: list[Diagnostic] = []
-    library = _library_index(repo, found)
+    library, clashes = library_index(repo)
+    found = [
+        again.document.diagnostic(
+            ERROR, "duplicate-id",
+            f"library id {again.id!r} is already used by the {first.kind} in {first.document.source.name}",
+            (*again.path, "id"), "library ids are shared by all use cases; rename one of them",
+        )
+        for again, first in clashes
+    ]
     seen_usecases: dict[str, Document[UseCase]] = {}
     for document in repo.usecases:
         uc_id = document.model.id
         if uc_id in seen_usecases:
-            first = seen_usecases[uc_id].source.name
-            found.append(document.diagnostic(ERROR, "duplicate-id", f"use case id {uc_id!r} is also used by {first}",
-                                             ("id",), "give each use case its own id"))
+            first_file = seen_usecases[uc_id].source.name
+            found.append(document.diagnostic(ERROR, "duplicate-id", f"use case id {uc_id!r} is also used by "
+                                             f"{first_file}", ("id",), "give each use case its own id"))
         seen_usecases.setdefault(uc_id, document)
         found.extend(check_usecase(document, library))
     for shared in repo.libraries:
-        found.extend(_resolve_all(shared, Scope({}, library), _library_refs(shared.model)))
+        found.extend(_resolve_all(shared, Scope({}, library), list(_library_refs(shared.model))))
     return found
-
-
-def scope_of(document: Document[UseCase], library: dict[str, Element]) -> tuple[Scope, list[Diagnostic]]:
-    """The ids a use case sees, and the clashes found while collecting them."""
-    local: dict[str, Element] = {}
-    clashes: list[Diagnostic] = []
-    for element in elements(document):
-        if element.id in local:
-            first = local[element.id]
-            line, _ = document.source.locate(first.path)
-            clashes.append(document.diagnostic(
-                ERROR, "duplicate-id", f"id {element.id!r} is already used by the {first.kind} at line {line}",
-                (*element.path, _id_key(element)), "ids are unique within a file; rename one of them",
-            ))
-            continue
-        local[element.id] = element
-        if element.id in library:
-            clashes.append(document.diagnostic(
-                WARNING, "shadows-library",
-                f"{element.kind} {element.id!r} hides the library {library[element.id].kind} of the same id",
-                (*element.path, "id"), "use the library's element by id alone, or rename this one",
-            ))
-    return Scope(local, library), clashes
 
 
 def check_usecase(document: Document[UseCase], library: dict[str, Element]) -> list[Diagnostic]:
-    scope, found = scope_of(document, library)
-    model = document.model
-    found.extend(_resolve_all(document, scope, _usecase_refs(model)))
+    scope, clashes = Scope.of(document, library)
+    refs = list(_usecase_refs(document.model))
+    found = list(_clashes(document, scope, clashes))
+    found.extend(_resolve_all(document, scope, refs))
     found.extend(_step_order(document))
     found.extend(_exchange_links(document, scope))
-    found.extend(_unused(document, scope))
+    found.extend(_unused(document, scope, refs))
     return found
 
 
-def _library_index(repo: Repository, found: list[Diagnostic]) -> dict[str, Element]:
-    index: dict[str, Element] = {}
-    for document in repo.libraries:
-        for element in elements(document):
-            if element.id in index:
-                first = index[element.id]
-                found.append(document.diagnostic(
-                    ERROR, "duplicate-id",
-                    f"library id {element.id!r} is already used by the {first.kind} in {first.document.source.name}",
-                    (*element.path, "id"), "library ids are shared by all use cases; rename one of them",
-                ))
-                continue
-            index[element.id] = element
-    return index
+def _clashes(document: Document[UseCase], scope: Scope, clashes: list[Clash]) -> Iterator[Diagnostic]:
+    for again, first in clashes:
+        line, _ = document.source.locate(first.path)
+        yield document.diagnostic(
+            ERROR, "duplicate-id", f"id {again.id!r} is already used by the {first.kind} at line {line}",
+            (*again.path, _id_key(again)), "ids are unique within a file; rename one of them",
+        )
+    for element in scope.local.values():
+        if element.id in scope.library:
+            yield document.diagnostic(
+                WARNING, "shadows-library",
+                f"{element.kind} {element.id!r} hides the library {scope.library[element.id].kind} of the same id",
+                (*element.path, "id"), "use the library's element by id alone, or rename this one",
+            )
 
 
 def _id_key(element: Element) -> str:
@@ -128,7 +113,7 @@ def _library_refs(model: Library) -> Iterator[Ref]:
         yield ("components", i, "hosts"), element.hosts, "hosted actor", ("actor",)
 
 
-def _resolve_all(document: Document[Any], scope: Scope, refs: Iterator[Ref]) -> Iterator[Diagnostic]:
+def _resolve_all(document: Document[Any], scope: Scope, refs: list[Ref]) -> Iterator[Diagnostic]:
     for path, value, role, kinds in refs:
         if value is None:
             continue
@@ -185,16 +170,6 @@ def _step_order(document: Document[UseCase]) -> Iterator[Diagnostic]:
                         )
 
 
-def hosts_of(scope: Scope) -> dict[str, list[str]]:
-    """Actor id -> ids of the components that host it (this file's and the libraries')."""
-    hosted: dict[str, list[str]] = {}
-    for element in (*scope.library.values(), *scope.local.values()):
-        if element.kind == "component":
-            for actor in element.model.hosts:
-                hosted.setdefault(actor, []).append(element.id)
-    return hosted
-
-
 def _is_actor(scope: Scope, id_: str) -> bool:
     element = scope.get(id_)
     return element is not None and element.kind == "actor"
@@ -202,7 +177,7 @@ def _is_actor(scope: Scope, id_: str) -> bool:
 
 def _exchange_links(document: Document[UseCase], scope: Scope) -> Iterator[Diagnostic]:
     """Warn where information moves between components that no communication link joins."""
-    hosted = hosts_of(scope)
+    hosted = scope.hosts()
     links = {frozenset(link.between) for link in document.model.sgam.links}
     reported: set[Any] = set()
     for i, scenario in enumerate(document.model.scenarios):
@@ -236,9 +211,9 @@ def _exchange_links(document: Document[UseCase], scope: Scope) -> Iterator[Diagn
 # --- unused declarations ---------------------------------------------------------------------
 
 
-def _unused(document: Document[UseCase], scope: Scope) -> Iterator[Diagnostic]:
+def _unused(document: Document[UseCase], scope: Scope, refs: list[Ref]) -> Iterator[Diagnostic]:
     referenced: set[str] = set()
-    for _, value, _, _ in _usecase_refs(document.model):
+    for _, value, _, _ in refs:
         if isinstance(value, str):
             referenced.add(value)
         elif value:

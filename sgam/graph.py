@@ -22,11 +22,10 @@ from typing import Any
 
 import networkx as nx
 
-from sgam.checks import hosts_of, scope_of
 from sgam.enums import ActorType, Domain, Layer, Zone
 from sgam.loader import Repository, paused_gc
 from sgam.models import Cell
-from sgam.resolve import Element, Scope, elements
+from sgam.resolve import Element, Scope, library_index
 
 LAYER_OF_KIND = {
     "role": Layer.business,
@@ -87,13 +86,10 @@ class SgamModel:
     @classmethod
     def _build(cls, repo: Repository) -> SgamModel:
         model = cls()
-        library: dict[str, Element] = {}
-        for shared in repo.libraries:
-            for element in elements(shared):
-                library.setdefault(element.id, element)
+        library, _ = library_index(repo)  # clashes are the checks' business
         steps: list[_Step] = []  # information-moving steps, in file order
         for document in repo.usecases:
-            scope, _ = scope_of(document, library)
+            scope, _ = Scope.of(document, library)
             _Builder(model, scope, document.model.id, steps).add()
         _derive_cells(model.graph, steps)
         model.exchanges = [_exchange(model.graph, *step) for step in steps]
@@ -184,7 +180,7 @@ class _Builder:
         self.model.graph.add_node(self.root, kind="usecase", id=self.usecase, owner=self.usecase, layer=None,
                                   cells=set(), declared=False)
         local = self.scope.local.values()
-        self.hosted = hosts_of(self.scope)
+        self.hosted = self.scope.hosts()
         self.links = [(e.id, set(e.model.between)) for e in local if e.kind == "link"]
         for element in local:
             if element.kind in PLACED_KINDS:

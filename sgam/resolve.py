@@ -6,11 +6,11 @@ looked up in the repository's shared libraries.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sgam.loader import Document
+from sgam.loader import Document, Repository
 from sgam.models import Library, UseCase
 from sgam.source import PathPart
 
@@ -60,12 +60,46 @@ def elements(document: Document[UseCase] | Document[Library]) -> Iterator[Elemen
     yield from each("link", placement.links, "sgam", "links")
 
 
+Clash = tuple[Element, Element]  # a second declaration of an id, and the first one
+
+
+def index(declared: Iterable[Element]) -> tuple[dict[str, Element], list[Clash]]:
+    """Elements by id (the first declaration wins), and the later declarations that clash."""
+    found: dict[str, Element] = {}
+    clashes: list[Clash] = []
+    for element in declared:
+        if element.id in found:
+            clashes.append((element, found[element.id]))
+        else:
+            found[element.id] = element
+    return found, clashes
+
+
+def library_index(repo: Repository) -> tuple[dict[str, Element], list[Clash]]:
+    """The ids all use cases share: those of every library file."""
+    return index(element for document in repo.libraries for element in elements(document))
+
+
 @dataclass
 class Scope:
     """The ids visible in one file: its own first, then the libraries'."""
 
     local: dict[str, Element]
     library: dict[str, Element]
+
+    @classmethod
+    def of(cls, document: Document[UseCase], library: dict[str, Element]) -> tuple[Scope, list[Clash]]:
+        local, clashes = index(elements(document))
+        return cls(local, library), clashes
+
+    def hosts(self) -> dict[str, list[str]]:
+        """Actor id -> ids of the components that host it (this file's and the libraries')."""
+        hosted: dict[str, list[str]] = {}
+        for element in (*self.library.values(), *self.local.values()):
+            if element.kind == "component":
+                for actor in element.model.hosts:
+                    hosted.setdefault(actor, []).append(element.id)
+        return hosted
 
     def get(self, id_: str) -> Element | None:
         return self.local.get(id_) or self.library.get(id_)
