@@ -36,6 +36,14 @@ def _error(file: str, code: str, message: str, hint: str, line: int | None = 1, 
     return BadInput(Diagnostic(Severity.error, code, message, file, line, column, hint))
 
 
+class _Refused(yaml.constructor.ConstructorError):
+    """A value the loader itself refuses, with the code and hint of its diagnostic."""
+
+    def __init__(self, code: str, problem: str, hint: str, node: yaml.Node) -> None:
+        super().__init__(None, None, problem, node.start_mark)
+        self.code, self.hint = code, hint
+
+
 class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
     """CSafeLoader that refuses duplicate keys and alias bombs."""
 
@@ -48,9 +56,8 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
         if node in self.constructed_objects:  # an alias: the subtree is used once more
             self.expanded += self._size(node)
             if self.expanded > MAX_EXPANDED_NODES:
-                raise yaml.constructor.ConstructorError(
-                    None, None, "aliases expand to too many values (alias bomb?)", node.start_mark
-                )
+                raise _Refused("alias-bomb", "aliases expand to too many values (alias bomb?)",
+                               "write the values out, or use fewer nested aliases", node)
         return super().construct_object(node, deep)
 
     def _size(self, root: yaml.Node) -> int:
@@ -73,9 +80,8 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
             stack.append((node, True))
             for child in children:
                 if id(child) in open_nodes:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, "a value contains itself through an alias (recursive anchor)", child.start_mark
-                    )
+                    raise _Refused("recursive-alias", "a value contains itself through an alias (recursive anchor)",
+                                   "an alias cannot stand inside the value it names; write the value out", child)
                 stack.append((child, False))
         return sizes[id(root)]
 
@@ -87,17 +93,15 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
         own_keys: dict[str, yaml.Node] = {}
         for index, (key_node, value_node) in enumerate(node.value):
             if not isinstance(key_node, yaml.ScalarNode):
-                raise yaml.constructor.ConstructorError(
-                    None, None, "a key must be a plain value, not a list or mapping", key_node.start_mark
-                )
+                raise _Refused("bad-key", "a key must be a plain value, not a list or mapping",
+                               "keys are plain words such as 'id' or 'name'", key_node)
             # Keys stay as written: YAML 1.1 would read 'on:' or 'no:' as booleans and '1:' as a number.
             key = key_node.value
             if index >= merged:
                 if key in own_keys:
                     earlier = own_keys[key].start_mark
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"duplicate key {key!r} (first at line {earlier.line + 1})", key_node.start_mark
-                    )
+                    raise _Refused("duplicate-key", f"duplicate key {key!r} (first at line {earlier.line + 1})",
+                                   "remove or rename one of the two keys", key_node)
                 own_keys[key] = key_node
             mapping[key] = self.construct_object(value_node, deep=deep)
         return mapping
@@ -106,9 +110,8 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
         try:
             return super().construct_yaml_timestamp(node)
         except ValueError as exc:  # e.g. month 13: PyYAML raises without a position
-            raise yaml.constructor.ConstructorError(
-                None, None, f"{node.value!r} is not a valid date ({exc})", node.start_mark
-            ) from None
+            raise _Refused("value", f"{node.value!r} is not a valid date ({exc})",
+                           "write a real date as YYYY-MM-DD", node) from None
 
 
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_timestamp)
@@ -151,16 +154,9 @@ class SourceFile:
     def _syntax_error(self, exc: yaml.MarkedYAMLError) -> BadInput:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or "invalid YAML"
-        if "alias" in problem and "expand" in problem:
-            code, hint = "alias-bomb", "write the values out, or use fewer nested aliases"
-        elif problem.startswith("duplicate key"):
-            code, hint = "duplicate-key", "remove or rename one of the two keys"
-        elif "recursive anchor" in problem:
-            code, hint = "recursive-alias", "an alias cannot stand inside the value it names; write the value out"
-        elif "is not a valid date" in problem:
-            code, hint = "value", "write a real date as YYYY-MM-DD"
-        elif problem.startswith("a key must"):
-            code, hint = "bad-key", "keys are plain words such as 'id' or 'name'"
+        # libyaml's own errors carry no code: tell the common ones apart by their wording.
+        if isinstance(exc, _Refused):
+            code, hint = exc.code, exc.hint
         elif "nesting depth" in problem:
             code, hint = "too-deep", "flatten the structure: use cases need only a few levels"
         elif "single document" in (exc.context or ""):
