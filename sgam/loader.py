@@ -218,11 +218,9 @@ def _from_pydantic(source: SourceFile, model_class: type[BaseModel], error: Erro
         code, message, at_key = "unknown-key", f"unknown key {key!r}", True
         allowed = _fields(model_class, loc[:-1])
         hint = did_you_mean(str(key), allowed) + f"allowed keys here: {', '.join(allowed)}"
-    elif kind == "value_error":
-        code = "value"
-        message = str(error["ctx"]["error"]) if "ctx" in error else error["msg"]
-        if isinstance(value, str) and "legal" in message:
-            hint = did_you_mean(value, message.rsplit(": ", 1)[-1].split(", ")).strip() or "use one of the legal names"
+    elif kind == "sgam_name":  # an SGAM domain or zone that is neither a name nor an alias
+        code, message = "value", error["msg"]
+        hint = did_you_mean(value, error["ctx"]["legal"]).strip() or "use one of the legal names"
     elif kind == "enum":
         expected = [e.strip(" '") for e in error["ctx"]["expected"].replace(" or ", ", ").split(",")]
         code, message = "value", f"{value!r} is not a valid {key}"

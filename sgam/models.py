@@ -14,6 +14,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from sgam.enums import (
     DOMAIN_ALIASES,
@@ -42,7 +43,10 @@ def _normalise(parse: Any, kind: str, legal: list[str]) -> Any:
             return value  # let pydantic report the type error
         member = parse(value)
         if member is None:
-            raise ValueError(f"unknown SGAM {kind} {value!r}; legal {kind}s: {', '.join(legal)}")
+            raise PydanticCustomError(
+                "sgam_name", "unknown SGAM {kind} {quoted}; legal {kind}s: {names}",
+                {"kind": kind, "quoted": repr(value), "legal": legal, "names": ", ".join(legal)},
+            )
         return member
 
     return BeforeValidator(check)
