@@ -177,8 +177,7 @@ def _is_actor(scope: Scope, id_: str) -> bool:
 
 def _exchange_links(document: Document[UseCase], scope: Scope) -> Iterator[Diagnostic]:
     """Warn where information moves between components that no communication link joins."""
-    hosted = scope.hosts()
-    links = {frozenset(link.between) for link in document.model.sgam.links}
+    hosted = scope.hosts
     reported: set[Any] = set()
     for i, scenario in enumerate(document.model.scenarios):
         for j, step in enumerate(scenario.steps):
@@ -198,7 +197,7 @@ def _exchange_links(document: Document[UseCase], scope: Scope) -> Iterator[Diagn
             ends = (set(hosted.get(producer, ())), set(hosted.get(receiver, ())))
             if not all(ends) or ends[0] & ends[1] or frozenset((producer, receiver)) in reported:
                 continue
-            if not any(frozenset((a, b)) in links for a in ends[0] for b in ends[1]):
+            if not scope.links_between(producer, receiver):
                 reported.add(frozenset((producer, receiver)))
                 yield document.diagnostic(
                     WARNING, "no-link",

@@ -180,8 +180,6 @@ class _Builder:
         self.model.graph.add_node(self.root, kind="usecase", id=self.usecase, owner=self.usecase, layer=None,
                                   cells=set(), declared=False)
         local = self.scope.local.values()
-        self.hosted = self.scope.hosts()
-        self.links = [(e.id, set(e.model.between)) for e in local if e.kind == "link"]
         for element in local:
             if element.kind in PLACED_KINDS:
                 self.node(element.id)
@@ -203,7 +201,7 @@ class _Builder:
                 self.add_steps(data)
         # Library components join the use case only through the actors it uses.
         for actor in self.model.nodes(kind="actor", usecase=self.usecase):
-            for component in self.hosted.get(self.model.graph.nodes[actor]["id"], ()):
+            for component in self.scope.hosts.get(self.model.graph.nodes[actor]["id"], ()):
                 self.edge(self.node(component), actor, "hosts")
 
     def add_steps(self, scenario: Any) -> None:
@@ -217,11 +215,9 @@ class _Builder:
                     "service": step.service.value, "information": tuple(step.information)}
             self.edge(producer, receiver, "exchanges", key=f"{scenario.id}#{step.number}", **data)
             self.steps.append((producer, receiver, data))
-            ends = set(self.hosted.get(step.producer, ())), set(self.hosted.get(step.receiver, ()))
-            for link, between in self.links:
-                if between & ends[0] and between & ends[1]:
-                    for info in step.information:
-                        self.edge(self.node(info), self.node(link), "carried_by", key=f"carried_by:{link}")
+            for link in self.scope.links_between(step.producer, step.receiver):
+                for info in step.information:
+                    self.edge(self.node(info), self.node(link), "carried_by", key=f"carried_by:{link}")
 
 
 def _derive_cells(graph: nx.MultiDiGraph, steps: list[_Step]) -> None:

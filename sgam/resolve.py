@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from sgam.loader import Document, Repository
@@ -92,6 +93,7 @@ class Scope:
         local, clashes = index(elements(document))
         return cls(local, library), clashes
 
+    @cached_property
     def hosts(self) -> dict[str, list[str]]:
         """Actor id -> ids of the components that host it (this file's and the libraries')."""
         hosted: dict[str, list[str]] = {}
@@ -100,6 +102,15 @@ class Scope:
                 for actor in element.model.hosts:
                     hosted.setdefault(actor, []).append(element.id)
         return hosted
+
+    @cached_property
+    def _links(self) -> list[tuple[str, set[str]]]:
+        return [(e.id, set(e.model.between)) for e in self.local.values() if e.kind == "link"]
+
+    def links_between(self, producer: str, receiver: str) -> list[str]:
+        """Ids of this file's links that join a component of one actor to a component of the other."""
+        ends = set(self.hosts.get(producer, ())), set(self.hosts.get(receiver, ()))
+        return [link for link, between in self._links if between & ends[0] and between & ends[1]]
 
     def get(self, id_: str) -> Element | None:
         return self.local.get(id_) or self.library.get(id_)
