@@ -24,12 +24,15 @@ from rich.progress import Progress
 
 from sgam.checks import check
 from sgam.diagnostics import Diagnostic, did_you_mean
-from sgam.enums import Severity
+from sgam.enums import Layer, Severity
 from sgam.files import PACKAGE, default_paths, write_atomic
 from sgam.graph import SgamModel
 from sgam.loader import Repository, load_repository
 from sgam.models import ID_PATTERN
 from sgam.plane import plane_json, print_planes
+from sgam.publish import diagrams, sheets
+from sgam.publish.report import build_site
+from sgam.publish.view import Publication
 from sgam.schema import SCHEMA_FILES, schema_text
 
 OK, INTERNAL, BAD_INPUT = 0, 1, 2
@@ -48,13 +51,13 @@ def cli(debug: bool) -> None:
 
 
 @contextmanager
-def _progress(quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
+def _progress(quiet: bool, description: str = "loading use cases") -> Iterator[Callable[[int, int], None] | None]:
     """A progress bar on a terminal for runs that take a moment; nothing otherwise."""
     if quiet or not sys.stderr.isatty():
         yield None
         return
     with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("loading use cases", total=None)
+        task = bar.add_task(description, total=None)
 
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
@@ -106,6 +109,17 @@ def validate(paths: tuple[Path, ...], strict: bool, as_json: bool, quiet: bool) 
     return BAD_INPUT if errors else OK
 
 
+def _checked(paths: tuple[Path, ...], strict: bool, quiet: bool, refusal: str) -> Repository | None:
+    """The repository when it has no errors; else None, with the errors printed."""
+    repo, diagnostics = _load(paths, strict, quiet)
+    errors, _ = _counts(diagnostics)
+    _report(diagnostics if errors or not quiet else [], err=True)
+    if errors:
+        click.echo(f"{refusal}: fix the errors above first (`sgam validate` lists them)", err=True)
+        return None
+    return repo
+
+
 @cli.command(name="map")
 @paths_argument
 @click.option("--usecase", "-u", help="Show one use case only (by id).")
@@ -114,11 +128,8 @@ def validate(paths: tuple[Path, ...], strict: bool, as_json: bool, quiet: bool) 
 @quiet_option
 def map_(paths: tuple[Path, ...], usecase: str | None, strict: bool, as_json: bool, quiet: bool) -> int:
     """Show the use cases on the SGAM planes: cells per layer, boundary crossings, gaps."""
-    repo, diagnostics = _load(paths, strict, quiet)
-    errors, _ = _counts(diagnostics)
-    _report(diagnostics if errors or not quiet else [], err=True)
-    if errors:
-        click.echo("not mapped: fix the errors above first (`sgam validate` lists them)", err=True)
+    repo = _checked(paths, strict, quiet, "not mapped")
+    if repo is None:
         return BAD_INPUT
     known = [d.model.id for d in repo.usecases]
     if usecase is not None and usecase not in known:
@@ -132,6 +143,80 @@ def map_(paths: tuple[Path, ...], usecase: str | None, strict: bool, as_json: bo
         # Piped output has no terminal width; keep ids whole rather than fold them at 80 columns.
         print_planes(Console(width=None if sys.stdout.isatty() else 200), model, usecase)
     return OK
+
+
+def _output(path: Path, folder: bool) -> str:
+    """Why `path` cannot take the output ('' when it can)."""
+    if folder and path.exists() and not path.is_dir():
+        return f"{path} is a file, not a folder\n    hint: name a folder with -o"
+    if not folder and path.is_dir():
+        return f"{path} is a folder\n    hint: name the .xlsx file to write with -o"
+    if not folder and path.suffix.lower() != ".xlsx":
+        return f"{path} does not end in .xlsx\n    hint: spreadsheet programs open the workbook by that suffix"
+    return ""
+
+
+def _publish(paths: tuple[Path, ...], out: Path, folder: bool, quiet: bool, as_json: bool, what: str,
+             write: Callable[[Publication, Callable[[int, int], None] | None], list[Path]]) -> int:
+    """Load, check and publish the repository with `write`; print what was written."""
+    if problem := _output(out, folder):
+        click.echo(f"error: {problem}", err=True)
+        return BAD_INPUT
+    repo = _checked(paths, False, quiet, f"no {what}")
+    if repo is None:
+        return BAD_INPUT
+    pub = Publication.of(repo)
+    with _progress(quiet or as_json, f"writing {what}") as progress:
+        written = write(pub, progress)
+    if as_json:
+        click.echo(json.dumps({"written": [str(p) for p in written]}, indent=2))
+    elif not quiet:
+        click.echo(f"wrote {len(written)} file(s) of {what} to {out}", err=True)
+    return OK
+
+
+@cli.command()
+@paths_argument
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("diagrams"), show_default=True,
+              help="Folder to write into (one sub-folder per use case).")
+@click.option("--format", "fmt", type=click.Choice(diagrams.FORMATS), default="svg", show_default=True)
+@click.option("--layer", "layers", multiple=True, type=click.Choice([layer.value for layer in Layer]),
+              help="SGAM layer(s) to draw planes for (repeat; default: all five).")
+@json_option
+@quiet_option
+def diagram(paths: tuple[Path, ...], output: Path, fmt: str, layers: tuple[str, ...], as_json: bool,
+            quiet: bool) -> int:
+    """Draw SGAM planes, use-case and sequence diagrams with Graphviz dot."""
+    chosen = [Layer(v) for v in layers] or list(Layer)
+    return _publish(paths, output, True, quiet, as_json, "diagrams",
+                    lambda pub, progress: diagrams.write_diagrams(pub, output, fmt, chosen, progress))
+
+
+@cli.command()
+@paths_argument
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("sgam-matrix.xlsx"),
+              show_default=True, help="Workbook to write.")
+@json_option
+@quiet_option
+def matrix(paths: tuple[Path, ...], output: Path, as_json: bool, quiet: bool) -> int:
+    """Write the exchange x standard matrix and SGAM coverage per layer as an .xlsx workbook."""
+    def write(pub: Publication, progress: Callable[[int, int], None] | None) -> list[Path]:
+        sheets.write_workbook(pub, output)
+        return [output]
+
+    return _publish(paths, output, False, quiet, as_json, "matrices", write)
+
+
+@cli.command()
+@paths_argument
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("site"), show_default=True,
+              help="Folder of the static site.")
+@json_option
+@quiet_option
+def report(paths: tuple[Path, ...], output: Path, as_json: bool, quiet: bool) -> int:
+    """Build a static HTML report (works offline): index, a page per use case and per standard."""
+    return _publish(paths, output, True, quiet, as_json, "report pages",
+                    lambda pub, progress: build_site(pub, output, progress))
 
 
 @cli.command()
