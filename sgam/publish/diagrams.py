@@ -239,11 +239,9 @@ def usecase_diagram(pub: Publication, usecase: UseCase) -> graphviz.Digraph:
     for node in pub.model.nodes("actor", usecase.id):
         data = pub.data(node)
         label = f"{data['name']}\n«{data['actor_type'].value}»"
-        dot.node(node, label=_wrap(label, 28), shape="box", style="rounded", id=f"actor-{data['id']}")
-        if data["id"] in primary:
-            dot.edge(node, "usecase")
-        else:
-            dot.edge("usecase", node)
+        name = f"actor.{data['id']}"  # graph node ids hold ':', which `dot` would read as a port
+        dot.node(name, label=_wrap(label, 28), shape="box", style="rounded", id=f"actor-{data['id']}")
+        dot.edges([(name, "usecase") if data["id"] in primary else ("usecase", name)])
     return dot
 
 
