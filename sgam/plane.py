@@ -11,7 +11,7 @@ from sgam.enums import Domain, Layer, Zone
 from sgam.graph import Exchange, SgamModel, cell_order
 
 
-def _hosted(model: SgamModel, node: str, usecase: str | None) -> list[str]:
+def hosted(model: SgamModel, node: str, usecase: str | None) -> list[str]:
     """Ids of the actors a component hosts (only those of `usecase`, when given)."""
     scope = set(model.nodes(kind="actor", usecase=usecase)) if usecase else None
     return [
@@ -24,7 +24,7 @@ def _element(model: SgamModel, node: str, usecase: str | None) -> dict[str, Any]
     data = model.graph.nodes[node]
     element = {"node": node, "kind": data["kind"], "id": data["id"], "name": data["name"], "owner": data["owner"]}
     if data["kind"] == "component":
-        element["hosts"] = _hosted(model, node, usecase)
+        element["hosts"] = hosted(model, node, usecase)
     return element
 
 
@@ -73,8 +73,8 @@ def print_planes(console: Console, model: SgamModel, usecase: str | None = None)
                 for node in next((grid[c] for c in grid if c.domain is domain and c.zone is zone), []):
                     data = model.graph.nodes[node]
                     name = f"{data['id']} [dim]({data['owner']})[/]" if several else data["id"]
-                    if data["kind"] == "component" and (hosted := _hosted(model, node, usecase)):
-                        name += f" [cyan]⟵ {', '.join(hosted)}[/]"
+                    if data["kind"] == "component" and (actors := hosted(model, node, usecase)):
+                        name += f" [cyan]⟵ {', '.join(actors)}[/]"
                     names.append(name)
                 row.append("\n".join(names))
             table.add_row(zone.value, *row)

@@ -25,6 +25,7 @@ from sgam.enums import Domain, Layer, Zone
 from sgam.files import write_bytes_atomic
 from sgam.graph import BUSINESS_ACTORS, Exchange
 from sgam.models import Cell, Scenario, Step, UseCase
+from sgam.plane import hosted
 from sgam.publish.view import Publication
 
 FONT = "Helvetica"
@@ -116,7 +117,7 @@ def _box(pub: Publication, node: str, usecase: str | None) -> Box:
     owner = "" if usecase or data["owner"].startswith("library:") else f" ({data['owner']})"
     detail = ""
     if data["kind"] == "component":
-        detail = ", ".join(pub.hosted(node, usecase))
+        detail = ", ".join(hosted(pub.model, node, usecase))
     elif data["kind"] == "actor":
         detail = "actor"
     return Box(node, f"{data['name']}{owner}", detail)
@@ -252,7 +253,8 @@ def sequence_diagram(pub: Publication, usecase: UseCase, scenario: Scenario) -> 
         actors.update(dict.fromkeys(a for a in (step.producer, step.receiver) if a))
     names = {a: getattr(pub.element(usecase.id, a), "name", a) for a in actors}
     dot = graphviz.Digraph("sequence", graph_attr={"fontname": FONT, "label": scenario.name, "labelloc": "t",
-                                                   "nodesep": "1.2", "ranksep": "0.4", "newrank": "true"},
+                                                   "nodesep": "1.2", "ranksep": "0.4", "newrank": "true",
+                                                   "splines": "false"},
                            node_attr={"fontname": FONT, "fontsize": "10"}, edge_attr={"fontname": FONT, "fontsize": "9"})
     rows = [[f"head.{a}" for a in actors]]
     with dot.subgraph() as row:

@@ -39,14 +39,6 @@ class Publication:
         found = self.scopes[usecase].get(id_)
         return None if found is None else found.model
 
-    def hosted(self, component: str, usecase: str | None = None) -> list[str]:
-        """Ids of the actors a component node hosts (those `usecase` uses, when given)."""
-        scope = set(self.model.nodes(kind="actor", usecase=usecase)) if usecase else None
-        return [
-            self.data(actor)["id"] for _, actor, edge in self.model.graph.out_edges(component, data=True)
-            if edge["relation"] == "hosts" and (scope is None or actor in scope)
-        ]
-
     def links(self, exchange: Exchange) -> list[Link]:
         """The links of the exchange's use case that carry it (producer's component to receiver's)."""
         scope = self.scopes[exchange.usecase]
