@@ -19,6 +19,7 @@ from string import Template
 from typing import Any
 
 import click
+import graphviz
 from rich.console import Console
 from rich.progress import Progress
 
@@ -166,8 +167,16 @@ def _publish(paths: tuple[Path, ...], out: Path, folder: bool, quiet: bool, as_j
     if repo is None:
         return BAD_INPUT
     pub = Publication.of(repo)
-    with _progress(quiet or as_json, f"writing {what}") as progress:
-        written = write(pub, progress)
+    try:
+        with _progress(quiet or as_json, f"writing {what}") as progress:
+            written = write(pub, progress)
+    except graphviz.ExecutableNotFound:
+        click.echo("error: Graphviz `dot` is not installed\n    hint: install the graphviz package "
+                   "(`bash .ci/setup` does on Debian)", err=True)
+        return INTERNAL
+    except OSError as exc:
+        click.echo(f"error: cannot write {exc.filename or out}: {exc.strerror}\n    hint: choose another -o", err=True)
+        return BAD_INPUT
     if as_json:
         click.echo(json.dumps({"written": [str(p) for p in written]}, indent=2))
     elif not quiet:

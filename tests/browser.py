@@ -38,7 +38,7 @@ class Chromium:
         self.profile = tempfile.mkdtemp(prefix="sgam-chromium-")
         self.process = subprocess.Popen(
             [executable, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             "--disable-background-networking", "--disable-extensions", "--remote-debugging-port=0",
+             "--disable-background-networking", "--disable-extensions", "--disable-dev-shm-usage", "--remote-debugging-port=0",
              f"--user-data-dir={self.profile}", "about:blank"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )

@@ -182,3 +182,9 @@ def test_diagram_refuses_a_file_as_output_folder_and_invalid_use_cases(sgam, use
     result = sgam("diagram", usecase, "-o", tmp_path / "out")
     assert result.status == 2 and "error[unknown-ref]" in result.err and "no diagrams" in result.err
     assert not (tmp_path / "out").exists()
+
+
+def test_without_dot_the_diagram_command_says_what_to_install(sgam, usecase: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` here
+    result = sgam("diagram", usecase, "-o", tmp_path / "out")
+    assert result.status == 1 and "Graphviz `dot` is not installed" in result.err and "Traceback" not in result.err

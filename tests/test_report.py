@@ -115,3 +115,11 @@ def test_sgam_report_lists_its_pages_and_refuses_a_file_as_folder(sgam, usecase:
     (tmp_path / "file").write_text("")
     refused = sgam("report", usecase, "-o", tmp_path / "file")
     assert refused.status == 2 and "is a file, not a folder" in refused.err
+
+
+def test_an_unwritable_output_folder_is_bad_input(sgam, usecase: Path, tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "usecases").write_text("a file where the report wants a folder")
+    result = sgam("report", usecase, "-o", locked)
+    assert result.status == 2 and "cannot write" in result.err and "hint: choose another -o" in result.err
