@@ -51,8 +51,10 @@ def name_of(pub: Publication, node: str) -> str:
     return pub.data(node)["name"]  # type: ignore[no-any-return]
 
 
-def test_the_grid_has_domains_left_to_right_and_zones_bottom_to_top(pub: Publication) -> None:
-    drawing = draw(pub, Layer.component)
+@pytest.mark.parametrize("which", ["use case", "repository"])
+def test_the_grid_has_domains_left_to_right_and_zones_bottom_to_top(pub: Publication, which: str) -> None:
+    shown = diagrams.plane(pub, Layer.component, SEED) if which == "use case" else diagrams.repository_plane(pub)
+    drawing = Drawing(diagrams.render(diagrams.draw_plane(shown)))
     centres = {(d, z): drawing.centre(diagrams.cell_name(Cell(domain=d, zone=z))) for d in Domain for z in Zone}
     for zone in Zone:
         xs = [centres[d, zone][0] for d in Domain]

@@ -162,15 +162,18 @@ def draw_plane(shown: Plane) -> graphviz.Digraph:
         "label": shown.title, "labelloc": "t", "fontname": FONT, "fontsize": "14", "newrank": "true",
         "nodesep": "0.12", "ranksep": "0.12", "splines": "true", "bgcolor": "white",
     }, node_attr={"shape": "plain", "fontname": FONT, "fontsize": "10"}, edge_attr={"fontname": FONT, "fontsize": "9"})
-    texts = [b.title for boxes in shown.boxes.values() for b in boxes] + [d.value for d in Domain]
-    width = max(120, int(max(map(len, texts)) * CHAR_PX) + 24)
+    # One width per domain, so that its cells line up in a column and empty domains stay narrow.
+    longest = {d: len(d.value) for d in Domain}
+    for cell, boxes in shown.boxes.items():
+        longest[cell.domain] = max([longest[cell.domain], *(len(b.title) for b in boxes)])
+    widths = {d: max(100, int(CHAR_PX * n) + 24) for d, n in longest.items()}
     ports: dict[str, str] = {}
     top = max((sum(c.values()) for c in shown.counts.values()), default=0)
     with dot.subgraph() as row:
         row.attr(rank="same")
         row.node("corner", label="")
         for domain in Domain:
-            row.node(f"domain.{domain.name}", label=f'<<TABLE BORDER="0" WIDTH="{width}"><TR><TD><B>'
+            row.node(f"domain.{domain.name}", label=f'<<TABLE BORDER="0" WIDTH="{widths[domain]}"><TR><TD><B>'
                      f"{_text(domain.value)}</B></TD></TR></TABLE>>")
     for zone in reversed(Zone):  # market on top
         lines = max([len(shown.boxes.get(Cell(domain=d, zone=zone), ())) for d in Domain] + [1])
@@ -181,10 +184,10 @@ def draw_plane(shown: Plane) -> graphviz.Digraph:
             for domain in Domain:
                 cell = Cell(domain=domain, zone=zone)
                 fill = _heat(sum(shown.counts.get(cell, {}).values()), top) if shown.counts else ZONE_FILL[zone]
-                content = _count_rows(shown.counts.get(cell, {})) if shown.counts else _box_rows(
+                content = _count_rows(shown.counts.get(cell, {}), fill) if shown.counts else _box_rows(
                     shown.boxes.get(cell, []), cell, ports)
                 row.node(cell_name(cell), id=f"cell-{cell_name(cell)}", label=(
-                    f'<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="4" BGCOLOR="{fill}" WIDTH="{width}" '
+                    f'<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="4" BGCOLOR="{fill}" WIDTH="{widths[domain]}" '
                     f'HEIGHT="{lines * LINE_PX + 8}">{content}</TABLE>>'))
     rows = [["corner", *(f"domain.{d.name}" for d in Domain)]] + [
         [f"zone.{z.name}", *(cell_name(Cell(domain=d, zone=z)) for d in Domain)] for z in reversed(Zone)]
@@ -216,11 +219,13 @@ def _box_rows(boxes: list[Box], cell: Cell, ports: dict[str, str]) -> str:
     return "".join(rows) or "<TR><TD> </TD></TR>"
 
 
-def _count_rows(counts: dict[Layer, int]) -> str:
+def _count_rows(counts: dict[Layer, int], fill: str) -> str:
     if not counts:
         return '<TR><TD><FONT COLOR="#999999">0</FONT></TD></TR>'
     parts = " · ".join(str(counts.get(layer, 0)) for layer in Layer)
-    return f'<TR><TD><B>{sum(counts.values())}</B></TD></TR><TR><TD><FONT POINT-SIZE="8">{_text(parts)}</FONT></TD></TR>'
+    ink = "white" if fill in HEAT[-2:] else "black"  # readable on the darkest fills
+    return (f'<TR><TD><FONT COLOR="{ink}"><B>{sum(counts.values())}</B></FONT></TD></TR>'
+            f'<TR><TD><FONT POINT-SIZE="8" COLOR="{ink}">{_text(parts)}</FONT></TD></TR>')
 
 
 def _heat(value: int, top: int) -> str:
