@@ -22,6 +22,7 @@ import click
 from rich.console import Console
 from rich.progress import Progress
 
+from sgam.catalog import load_catalog
 from sgam.checks import check
 from sgam.diagnostics import Diagnostic, did_you_mean
 from sgam.enums import Severity
@@ -132,6 +133,40 @@ def map_(paths: tuple[Path, ...], usecase: str | None, strict: bool, as_json: bo
         # Piped output has no terminal width; keep ids whole rather than fold them at 80 columns.
         print_planes(Console(width=None if sys.stdout.isatty() else 200), model, usecase)
     return OK
+
+
+catalog_option = click.option(
+    "--catalog", "catalog_dirs", multiple=True, type=click.Path(path_type=Path, file_okay=False),
+    help="A folder of your own catalog entries, added to the shipped catalog (repeatable).",
+)
+
+
+@cli.group()
+def standards() -> None:
+    """The standards catalog: check it, browse it, and link use cases to it."""
+
+
+@standards.command(name="check")
+@catalog_option
+@strict_option
+@json_option
+@quiet_option
+def standards_check(catalog_dirs: tuple[Path, ...], strict: bool, as_json: bool, quiet: bool) -> int:
+    """Check the catalog itself: unique ids and aliases, relations and sources that resolve."""
+    catalog, diagnostics = load_catalog(catalog_dirs)
+    if strict:
+        diagnostics = [replace(d, severity=Severity.error) for d in diagnostics]
+    errors, warnings = _counts(diagnostics)
+    if as_json:
+        click.echo(json.dumps({"standards": len(catalog.standards), "sources": len(catalog.sources),
+                               "errors": errors, "warnings": warnings,
+                               "diagnostics": [d.to_json() for d in diagnostics]}, indent=2))
+    else:
+        _report(diagnostics)
+        if not quiet:
+            click.echo(f"{len(catalog.standards)} standard(s), {len(catalog.sources)} source(s): "
+                       f"{errors} error(s), {warnings} warning(s)", err=True)
+    return BAD_INPUT if errors else OK
 
 
 @cli.command()
