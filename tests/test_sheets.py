@@ -8,23 +8,23 @@ import openpyxl
 import pytest
 
 from sgam.enums import Domain, Layer, Zone
-from sgam.loader import load_repository
 from sgam.models import Cell
 from sgam.publish import sheets
 from sgam.publish.view import Publication
 from tests.conftest import REPO
+from tests.publishing import publication
 
 
 @pytest.fixture(scope="module")
 def book(tmp_path_factory: pytest.TempPathFactory) -> openpyxl.Workbook:
     path = tmp_path_factory.mktemp("matrix") / "matrix.xlsx"
-    sheets.write_workbook(Publication.of(load_repository([REPO / "usecases"])), path)
+    sheets.write_workbook(publication(REPO / "usecases"), path)
     return openpyxl.load_workbook(path)
 
 
 @pytest.fixture(scope="module")
 def pub() -> Publication:
-    return Publication.of(load_repository([REPO / "usecases"]))
+    return publication(REPO / "usecases")
 
 
 def rows(sheet: openpyxl.worksheet.worksheet.Worksheet) -> list[dict[str, object]]:
@@ -39,12 +39,12 @@ def test_the_matrix_has_one_row_per_exchange_and_marks_the_standards_that_carry_
     by_step = {(r["use case"], r["scenario"], r["step"]): r for r in table}
     dr_event = by_step["ems-demand-response", "sc-dr-event", "1"]
     assert (dr_event["producer"], dr_event["receiver"]) == ("vtn", "ems")
-    assert dr_event["OpenADR 2.0b (IEC 62746-10-1)"] == sheets.USED
-    assert dr_event["IEC 61850-8-2 (ACSI over XMPP)"] is None
+    assert dr_event["IEC 62746-10-1"] == sheets.USED  # OpenADR 2.0b, by its catalog id
+    assert dr_event["IEC 61850-8-2"] is None
     to_battery = next(r for r in table if r["use case"] == "ems-demand-response" and r["receiver"] == "battery-der")
-    assert to_battery["IEC 61850-8-2 (ACSI over XMPP)"] == sheets.USED
-    assert to_battery["OpenADR 2.0b (IEC 62746-10-1)"] is None
-    assert all(r["gap"] is None for r in table)  # every example exchange runs over a link
+    assert to_battery["IEC 61850-8-2"] == sheets.USED
+    assert to_battery["IEC 62746-10-1"] is None
+    assert all(r["gap"] is None for r in table)  # every example exchange names a standard
 
 
 def test_the_matrix_is_ready_for_review(book) -> None:
@@ -55,11 +55,12 @@ def test_the_matrix_is_ready_for_review(book) -> None:
     assert sheet.column_dimensions["F"].width >= 20
 
 
-def test_an_exchange_no_link_carries_is_a_highlighted_gap(tmp_path: Path, usecase: Path) -> None:
+def test_an_exchange_that_names_no_standard_is_a_highlighted_gap(tmp_path: Path, usecase: Path) -> None:
     text = (usecase / "uc-demo.yaml").read_text()
-    (usecase / "uc-demo.yaml").write_text(text[: text.index("  links:")])
+    text = text[: text.index("  links:")].replace("    data_models: [IEC 61850-7-4 MMXU]\n", "")
+    (usecase / "uc-demo.yaml").write_text(text)
     out = tmp_path / "gaps.xlsx"
-    sheets.write_workbook(Publication.of(load_repository([usecase])), out)
+    sheets.write_workbook(publication(usecase), out)
     sheet = openpyxl.load_workbook(out)[sheets.MATRIX]
     table = rows(sheet)
     assert table and all(r["gap"] == "no standard carries it" for r in table)
@@ -88,3 +89,9 @@ def test_sgam_matrix_writes_the_workbook_and_refuses_odd_targets(sgam, usecase: 
     odd = sgam("matrix", usecase, "-o", tmp_path / "m.csv")
     assert odd.status == 2 and "does not end in .xlsx" in odd.err
     assert not (tmp_path / "m.csv").exists()
+
+
+def test_the_gaps_sheet_lists_what_the_standards_analysis_found(book, pub: Publication) -> None:
+    table = rows(book[sheets.GAPS])
+    assert [(r["use case"], r["kind"], r["what"]) for r in table] == [(g.usecase, g.kind, g.message) for g in pub.gaps]
+    assert any(r["kind"] == "missing security" for r in table)

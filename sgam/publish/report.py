@@ -1,5 +1,5 @@
 """The static HTML report: an index with the repository's SGAM heat map, a page per use case and a
-page per standard. Pages are jinja2 templates; diagrams are inline SVG; the site needs no network.
+page per catalog standard. Pages are jinja2 templates; diagrams are inline SVG; the site needs no network.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 import jinja2
 
+from sgam.catalog import Standard
 from sgam.enums import Layer
 from sgam.files import write_atomic
 from sgam.graph import Exchange
@@ -36,32 +37,35 @@ def inline_svg(svg: bytes, prefix: str) -> str:
 
 @dataclass
 class StandardUse:
-    """Where one standard (as the use cases name it) is used."""
+    """A catalog standard, its page, and the exchanges and elements of the use cases that use it."""
 
-    name: str
+    standard: Standard
     page: str
     exchanges: list[Exchange] = field(default_factory=list)
+    named_by: list[dict[str, Any]] = field(default_factory=list)  # graph data of the elements naming it
 
     @property
     def usecases(self) -> list[str]:
-        return list(dict.fromkeys(e.usecase for e in self.exchanges))
+        return list(dict.fromkeys([*(e.usecase for e in self.exchanges), *(n["owner"] for n in self.named_by)]))
 
 
 def standard_uses(pub: Publication) -> dict[str, StandardUse]:
-    """Every standard the exchanges use, each with a page name unique within the site."""
+    """Every catalog standard by id, with a page name unique within the site and where it is used."""
     uses: dict[str, StandardUse] = {}
     taken: set[str] = set()
+    for standard in sorted(pub.catalog.standards.values(), key=lambda s: s.id.lower()):
+        slug = re.sub(r"[^a-z0-9]+", "-", standard.id.lower()).strip("-") or "standard"
+        page, n = slug, 1
+        while page in taken:
+            n += 1
+            page = f"{slug}-{n}"
+        taken.add(page)
+        uses[standard.id] = StandardUse(standard, f"standards/{page}.html")
     for exchange in pub.exchanges():
-        for name in pub.standards(exchange):
-            if name not in uses:
-                slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "standard"
-                page, n = slug, 1
-                while page in taken:
-                    n += 1
-                    page = f"{slug}-{n}"
-                taken.add(page)
-                uses[name] = StandardUse(name, f"standards/{page}.html")
-            uses[name].exchanges.append(exchange)
+        for standard_id in exchange.standards:
+            uses[standard_id].exchanges.append(exchange)
+    for element, node, _ in pub.model.edges("standard"):
+        uses[pub.data(node)["id"]].named_by.append(pub.data(element))
     return uses
 
 
@@ -75,12 +79,11 @@ def _index(pub: Publication, uses: dict[str, StandardUse]) -> str:
         counts[exchange.usecase] += 1
     heat = inline_svg(diagrams.render(diagrams.draw_plane(diagrams.repository_plane(pub))), "heat")
     return _page("index.html", "", usecases=pub.usecases, exchange_counts=counts, heat_svg=heat,
-                 standards=sorted(uses.values(), key=lambda u: u.name.lower()))
+                 standards=[u for u in uses.values() if u.usecases],
+                 unused=[u for u in uses.values() if not u.usecases])
 
 
 def _usecase(pub: Publication, usecase: UseCase, uses: dict[str, StandardUse]) -> str:
-    exchanges = pub.exchanges(usecase.id)
-    standards = {name: uses[name] for e in exchanges for name in pub.standards(e)}
     actors = [pub.element(usecase.id, pub.data(n)["id"]) for n in pub.model.nodes("actor", usecase.id)]
     draw = diagrams.render
     return _page(
@@ -93,8 +96,10 @@ def _usecase(pub: Publication, usecase: UseCase, uses: dict[str, StandardUse]) -
         sequences={s.id: inline_svg(draw(diagrams.sequence_diagram(pub, usecase, s)), f"seq-{s.id}")
                    for s in usecase.scenarios},
         names={**{a.id: a.name for a in actors}, **{i.id: i.name for i in usecase.information}},
-        standards=sorted(standards.values(), key=lambda u: u.name.lower()),
-        gaps=[e for e in exchanges if not pub.standards(e)],
+        uses=uses,
+        standards=[uses[pub.data(n)["id"]] for n in pub.model.nodes("standard", usecase.id)],
+        gaps=[g for g in pub.gaps if g.usecase == usecase.id],
+        suggestions=[s for s in pub.suggestions if s.need.usecase == usecase.id],
         unplaced=[pub.data(n) for n in pub.model.unplaced(usecase.id)],
         crossings=pub.model.crossings(usecase.id),
     )
@@ -105,7 +110,7 @@ def build_site(pub: Publication, out: Path, progress: Callable[[int, int], None]
     uses = standard_uses(pub)
     pages: list[tuple[str, Callable[[], str]]] = [("index.html", partial(_index, pub, uses))]
     pages += [(f"usecases/{u.id}.html", partial(_usecase, pub, u, uses)) for u in pub.usecases]
-    pages += [(use.page, partial(_page, "standard.html", "../", standard=use)) for use in uses.values()]
+    pages += [(use.page, partial(_page, "standard.html", "../", use=use, catalog=pub.catalog)) for use in uses.values()]
     written = []
     for done, (name, render) in enumerate(pages, 1):
         write_atomic(out / name, render())

@@ -18,6 +18,7 @@ from sgam.models import Cell
 from sgam.publish.view import Publication
 
 MATRIX = "Exchanges x standards"
+GAPS = "Gaps"
 GAP_FILL = PatternFill("solid", fgColor="F4B6B6")  # an exchange no standard carries
 USED_FILL = PatternFill("solid", fgColor="C6E0B4")
 HEADER_FONT = Font(bold=True)
@@ -35,6 +36,7 @@ def workbook(pub: Publication) -> Workbook:
     assert matrix is not None  # a new workbook has one sheet
     matrix.title = MATRIX
     _exchange_matrix(matrix, pub)
+    _gaps(book.create_sheet(GAPS), pub)
     for layer in Layer:
         _coverage(book.create_sheet(coverage_title(layer)), pub, layer)
     return book
@@ -42,8 +44,8 @@ def workbook(pub: Publication) -> Workbook:
 
 def _exchange_matrix(sheet: Worksheet, pub: Publication) -> None:
     """One row per exchange, one column per standard; rows that no standard carries are the gaps."""
-    used = {id(e): pub.standards(e) for e in pub.exchanges()}
-    standards = list(dict.fromkeys(s for names in used.values() for s in names))
+    used = {id(e): e.standards for e in pub.exchanges()}
+    standards = sorted({s for names in used.values() for s in names}, key=str.lower)
     _header(sheet, [*EXCHANGE_COLUMNS, *standards])
     first = len(EXCHANGE_COLUMNS) + 1
     for row, exchange in enumerate(pub.exchanges(), 2):
@@ -67,6 +69,15 @@ def _exchange_matrix(sheet: Worksheet, pub: Publication) -> None:
     sheet.row_dimensions[1].height = 12 + 6 * max((len(s) for s in standards), default=0)
 
 
+def _gaps(sheet: Worksheet, pub: Publication) -> None:
+    """The standards analysis' gaps: what each use case still lacks, one row each."""
+    _header(sheet, ["use case", "kind", "where", "what"])
+    for row, gap in enumerate(pub.gaps, 2):
+        for column, value in enumerate((gap.usecase, gap.kind, gap.subject, gap.message), 1):
+            sheet.cell(row, column, value).fill = GAP_FILL
+    _finish(sheet, [24, 26, 40, 90])
+
+
 def _coverage(sheet: Worksheet, pub: Publication, layer: Layer) -> None:
     """Zones down (market on top), domains across: how many elements of the layer sit in each cell."""
     grid = pub.model.cells(layer)
@@ -88,7 +99,7 @@ def _header(sheet: Worksheet, names: Sequence[str]) -> None:
 
 def _finish(sheet: Worksheet, widths: Sequence[int]) -> None:
     """Frozen header row, a filter over the table, and column widths."""
-    sheet.freeze_panes = "B2" if sheet.title != MATRIX else "A2"
+    sheet.freeze_panes = "B2" if sheet.title.startswith("Coverage") else "A2"
     sheet.auto_filter.ref = sheet.dimensions
     for column, width in enumerate(widths, 1):
         sheet.column_dimensions[get_column_letter(column)].width = width

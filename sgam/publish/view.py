@@ -1,28 +1,34 @@
-"""What every generator reads: the validated use cases, their SGAM graph, and lookups between the two."""
+"""What every generator reads: the validated use cases, their SGAM graph, the standards catalog, and
+the analyses over them (gaps, suggestions), computed once."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
+from sgam.catalog import Catalog
 from sgam.graph import Exchange, SgamModel
 from sgam.loader import Repository
-from sgam.models import Link, UseCase
+from sgam.models import UseCase
 from sgam.resolve import Scope, library_index
+from sgam.standards import Gap, Suggestion, gaps, suggest
+from sgam.workspace import Workspace
 
 
 @dataclass
 class Publication:
     repo: Repository
     model: SgamModel
+    catalog: Catalog
     scopes: dict[str, Scope]
 
     @classmethod
-    def of(cls, repo: Repository) -> Publication:
-        """The publication of a repository whose references are checked."""
-        library, _ = library_index(repo)
-        scopes = {d.model.id: Scope.of(d, library)[0] for d in repo.usecases}
-        return cls(repo, SgamModel.build(repo), scopes)
+    def of(cls, workspace: Workspace, model: SgamModel) -> Publication:
+        """The publication of a workspace without errors, whose SGAM graph is `model`."""
+        library, _ = library_index(workspace.repo)
+        scopes = {d.model.id: Scope.of(d, library)[0] for d in workspace.repo.usecases}
+        return cls(workspace.repo, model, workspace.catalog, scopes)
 
     @property
     def usecases(self) -> list[UseCase]:
@@ -39,17 +45,13 @@ class Publication:
         found = self.scopes[usecase].get(id_)
         return None if found is None else found.model
 
-    def links(self, exchange: Exchange) -> list[Link]:
-        """The links of the exchange's use case that carry it (producer's component to receiver's)."""
-        scope = self.scopes[exchange.usecase]
-        return [self.element(exchange.usecase, link) for link in scope.links_between(exchange.producer, exchange.receiver)]
-
-    def standards(self, exchange: Exchange) -> list[str]:
-        """The standards an exchange uses: the protocol stacks of the links that carry it."""
-        found: dict[str, None] = {}
-        for link in self.links(exchange):
-            found.update(dict.fromkeys(link.protocols))
-        return list(found)
-
     def exchanges(self, usecase: str | None = None) -> list[Exchange]:
         return [e for e in self.model.exchanges if usecase is None or e.usecase == usecase]
+
+    @cached_property
+    def gaps(self) -> list[Gap]:
+        return gaps(self.model, self.catalog)
+
+    @cached_property
+    def suggestions(self) -> list[Suggestion]:
+        return suggest(self.model, self.catalog)
