@@ -17,6 +17,7 @@ import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import graphviz
@@ -27,6 +28,7 @@ from sgam.graph import BUSINESS_ACTORS, Exchange
 from sgam.models import Cell, Scenario, Step, UseCase
 from sgam.plane import hosted
 from sgam.publish.view import Publication
+from sgam.publish.work import in_parallel
 
 FONT = "Helvetica"
 FORMATS = ("svg", "png")
@@ -329,12 +331,10 @@ def diagrams(pub: Publication, layers: Iterable[Layer] = tuple(Layer)) -> dict[s
 def write_diagrams(pub: Publication, out: Path, fmt: str, layers: Iterable[Layer],
                    progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """Render every diagram into `out` (one folder per use case); return the files written."""
-    todo = diagrams(pub, layers)
-    written = []
-    for done, (stem, dot) in enumerate(todo.items(), 1):
+
+    def job(stem: str, dot: graphviz.Digraph) -> Path:
         path = out / f"{stem}.{fmt}"
         write_bytes_atomic(path, render(dot, fmt))
-        written.append(path)
-        if progress:
-            progress(done, len(todo))
-    return written
+        return path
+
+    return in_parallel([partial(job, stem, dot) for stem, dot in diagrams(pub, layers).items()], progress)

@@ -21,6 +21,7 @@ from sgam.graph import Exchange
 from sgam.models import UseCase
 from sgam.publish import diagrams
 from sgam.publish.view import Publication
+from sgam.publish.work import in_parallel
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("sgam.publish", "templates"),
@@ -111,10 +112,9 @@ def build_site(pub: Publication, out: Path, progress: Callable[[int, int], None]
     pages: list[tuple[str, Callable[[], str]]] = [("index.html", partial(_index, pub, uses))]
     pages += [(f"usecases/{u.id}.html", partial(_usecase, pub, u, uses)) for u in pub.usecases]
     pages += [(use.page, partial(_page, "standard.html", "../", use=use, catalog=pub.catalog)) for use in uses.values()]
-    written = []
-    for done, (name, render) in enumerate(pages, 1):
+
+    def job(name: str, render: Callable[[], str]) -> Path:
         write_atomic(out / name, render())
-        written.append(out / name)
-        if progress:
-            progress(done, len(pages))
-    return written
+        return out / name
+
+    return in_parallel([partial(job, name, render) for name, render in pages], progress)

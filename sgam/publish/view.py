@@ -1,10 +1,9 @@
 """What every generator reads: the validated use cases, their SGAM graph, the standards catalog, and
-the analyses over them (gaps, suggestions), computed once."""
+the analyses over them (gaps, suggestions), computed once before the generators run (side by side)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 from sgam.catalog import Catalog
@@ -22,13 +21,16 @@ class Publication:
     model: SgamModel
     catalog: Catalog
     scopes: dict[str, Scope]
+    gaps: list[Gap]
+    suggestions: list[Suggestion]
 
     @classmethod
     def of(cls, workspace: Workspace, model: SgamModel) -> Publication:
         """The publication of a workspace without errors, whose SGAM graph is `model`."""
         library, _ = library_index(workspace.repo)
         scopes = {d.model.id: Scope.of(d, library)[0] for d in workspace.repo.usecases}
-        return cls(workspace.repo, model, workspace.catalog, scopes)
+        catalog = workspace.catalog
+        return cls(workspace.repo, model, catalog, scopes, gaps(model, catalog), suggest(model, catalog))
 
     @property
     def usecases(self) -> list[UseCase]:
@@ -47,11 +49,3 @@ class Publication:
 
     def exchanges(self, usecase: str | None = None) -> list[Exchange]:
         return [e for e in self.model.exchanges if usecase is None or e.usecase == usecase]
-
-    @cached_property
-    def gaps(self) -> list[Gap]:
-        return gaps(self.model, self.catalog)
-
-    @cached_property
-    def suggestions(self) -> list[Suggestion]:
-        return suggest(self.model, self.catalog)
