@@ -61,3 +61,10 @@ def test_the_installed_tool_writes_a_skeleton_that_validates(installed: Path, tm
     assert run(installed, tmp_path, "new", "uc-fresh").returncode == 0
     result = run(installed, tmp_path, "validate", "--strict", "uc-fresh.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_installed_tool_publishes_its_examples_with_the_templates_it_carries(installed: Path, tmp_path: Path) -> None:
+    result = run(installed, tmp_path, "report", "-o", "site", "--quiet")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "site" / "usecases" / "ems-demand-response.html").is_file()
+    assert (installed / "sgam" / "publish" / "templates" / "usecase.html").is_file()
