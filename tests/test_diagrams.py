@@ -92,7 +92,7 @@ def test_the_seed_communication_plane_links_aggregator_ems_and_ders_with_their_p
                  if name in Drawing.texts(drawing.groups[diagrams.cell_name(Cell(domain=d, zone=z))])}
         assert found == cells, name
     vtn_ems = drawing.by_id[f"{SEED}/link/link-vtn-ems"]
-    assert Drawing.texts(vtn_ems) == ["OpenADR 2.0b"]
+    assert Drawing.texts(vtn_ems) == ["OpenADR 2.0b", "(IEC 62746-10-1)"]  # with its catalog id
     assert vtn_ems.findtext(f"{SVG}title").startswith("der.operation:")  # type: ignore[union-attr]
     assert vtn_ems.findtext(f"{SVG}title").split("->")[1].startswith("der.station:")  # type: ignore[union-attr]
     for link in ("link-ems-battery", "link-ems-pv"):

@@ -147,9 +147,20 @@ def _link_arrows(pub: Publication, usecase: str | None, protocols: bool) -> list
         data = pub.data(link)
         declared = pub.element(data["owner"], data["id"])
         ends = [v for _, v, edge in pub.model.graph.out_edges(link, data=True) if edge["relation"] == "connects"]
-        label = declared.protocols[0] if protocols else (f"network {declared.network.value}" if declared.network else "")
+        if protocols:
+            label = _protocol_label(declared.protocols[0], pub.model.standards(link))
+        else:
+            label = f"network {declared.network.value}" if declared.network else ""
         arrows.append(Arrow(ends[0], ends[1], label, link))
     return arrows
+
+
+def _protocol_label(written: str, standards: list[str]) -> str:
+    """The application protocol as the use case writes it, with its catalog id when the name hides it
+    ('OpenADR 2.0b' is IEC 62746-10-1)."""
+    if standards and standards[0].lower() not in written.lower():
+        return f"{written}\n({standards[0]})"
+    return written
 
 
 # --- drawing --------------------------------------------------------------------------------
