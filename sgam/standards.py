@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from sgam.catalog import Catalog, Standard
-from sgam.enums import ExchangeKind, Layer, StandardKind, StandardStatus
+from sgam.enums import ExchangeKind, Layer, NetworkType, StandardKind, StandardStatus
 from sgam.graph import SgamModel
 from sgam.linking import cell_names
 from sgam.models import Cell
@@ -36,6 +36,7 @@ POINTS = {
     "cells": 4.0,  # times the share of the element's cells the standard covers on the layer
     "companion": 5.0,  # a security companion of a protocol the link uses
     "exchange": 3.0,  # serves the kind of exchange the information object declares
+    "network": 1.5,  # typically used on the SG-CG network type the link declares
     "pairs": 2.0,  # pairs with a standard the element or its use case already uses
     "family": 2.0,  # same family as a standard the use case already uses
     "published": 1.0,
@@ -54,6 +55,7 @@ class Need:
     why: str
     companions: tuple[str, ...] = ()  # for a missing security companion: the ones that would do
     exchanges: frozenset[ExchangeKind] = frozenset()
+    network: NetworkType | None = None  # of a link
 
     @property
     def layer(self) -> Layer:
@@ -123,20 +125,21 @@ def _information_needs(model: SgamModel, catalog: Catalog, node: str) -> Iterato
 
 def _link_needs(model: SgamModel, catalog: Catalog, node: str) -> Iterator[Need]:
     data = model.graph.nodes[node]
-    usecase, label, cells = data["owner"], f"link {data['id']}", frozenset(data["cells"])
+    usecase, label, cells, network = data["owner"], f"link {data['id']}", frozenset(data["cells"]), data["network"]
     named = _named(model, catalog, node)
     if not _has(named, "protocol"):
-        yield Need(usecase, node, label, "protocol", cells, "names no application protocol")
+        yield Need(usecase, node, label, "protocol", cells, "names no application protocol", network=network)
     if _has(named, "security"):
         return
     crossing = boundaries(model, node)
     if crossing:
-        yield Need(usecase, node, label, "security", cells, f"crosses {crossing} and names no security standard")
+        yield Need(usecase, node, label, "security", cells, f"crosses {crossing} and names no security standard",
+                   network=network)
     for standard in named:
         if standard.relations.secured_by:
             yield Need(usecase, node, label, "security", cells,
                        f"uses {standard.id}, which is secured by {' or '.join(standard.relations.secured_by)}",
-                       companions=tuple(standard.relations.secured_by))
+                       companions=tuple(standard.relations.secured_by), network=network)
 
 
 def boundaries(model: SgamModel, link: str) -> str:
@@ -211,6 +214,9 @@ def _score(standard: Standard, need: Need, used: _UseCaseStandards) -> Candidate
     if served:
         score += POINTS["exchange"]
         reasons.append(f"serves {', '.join(sorted(e.value for e in served))} exchanges")
+    if need.network is not None and need.network in standard.networks:
+        score += POINTS["network"]
+        reasons.append(f"used on SG-CG network type {need.network.value}, as this link declares")
     pairs = sorted(set(standard.relations.pairs_with) & used.ids)
     if pairs:
         score += POINTS["pairs"]

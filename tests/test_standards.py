@@ -73,6 +73,15 @@ standards:
     kinds: [application protocol]
     positions: [{layers: [communication], domains: [Distribution], zones: [Field, Operation], source: test-source}]
     relations: {secured_by: [TEST-SEC]}
+  - id: TEST-PROTO-C
+    title: Protocol typically used on field area networks
+    publisher: sgam tests
+    family: TEST-G
+    edition: "1"
+    status: published
+    kinds: [application protocol]
+    networks: [C]
+    positions: [{layers: [communication], domains: [Distribution], zones: [Field, Operation], source: test-source}]
   - id: TEST-SEC
     title: Security companion
     publisher: sgam tests
@@ -156,6 +165,17 @@ def test_suggestions_rank_by_cells_covered_exchange_kind_and_status_and_say_why(
         "published",
     )
     assert suggest(workspace.model, workspace.catalog, limit=50) == suggest(workspace.model, workspace.catalog, 50)
+
+
+def test_the_links_network_type_counts_for_a_protocol(usecase: Path, catalog_dir: Path) -> None:
+    edit(usecase, "protocols: [IEC 61850-8-1 MMS, TCP/IP]", "protocols: [TCP/IP]")
+    workspace = load(usecase, catalog_dir)
+    assert workspace.model is not None
+    [suggestion] = [s for s in suggest(workspace.model, workspace.catalog, limit=50) if s.need.need == "protocol"]
+    ranked = [c.standard for c in suggestion.candidates]
+    assert ranked.index("TEST-PROTO-C") < ranked.index("TEST-PROTO")
+    chosen = suggestion.candidates[ranked.index("TEST-PROTO-C")]
+    assert "used on SG-CG network type C, as this link declares" in chosen.reasons
 
 
 def test_a_family_already_used_in_the_use_case_counts_for_a_candidate(usecase: Path, catalog_dir: Path) -> None:
