@@ -197,8 +197,8 @@ def test_a_link_crossing_zones_without_security_is_one_gap_and_its_protocols_com
     workspace = load(usecase, catalog_dir)
     assert workspace.model is not None
     found = [(g.kind, g.message) for g in gaps(workspace.model, workspace.catalog) if g.kind == "missing security"]
-    assert found == [("missing security", "link scada-ied crosses a zone boundary; uses TEST-PROTO, which is "
-                      "secured by TEST-SEC; and names no security standard")]
+    message = "link scada-ied crosses a zone boundary; uses TEST-PROTO, which is secured by TEST-SEC; and names no security standard"
+    assert found == [("missing security", message)]
     [need] = [s for s in suggest(workspace.model, workspace.catalog) if s.need.need == "security"]
     assert need.candidates[0].standard == "TEST-SEC"
     assert "the catalog lists it as securing a protocol this link uses" in need.candidates[0].reasons
