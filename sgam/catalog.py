@@ -25,6 +25,7 @@ from sgam.enums import (
     Domain,
     ExchangeKind,
     Layer,
+    NetworkType,
     Severity,
     StandardKind,
     StandardStatus,
@@ -108,6 +109,10 @@ class Standard(Strict):
     kinds: list[StandardKind] = Field(min_length=1)
     positions: list[Position] = Field(min_length=1)
     exchanges: list[ExchangeKind] = Field(default_factory=list, description="Kinds of exchange it serves.")
+    networks: list[NetworkType] = Field(
+        default_factory=list,
+        description="SG-CG network types (A to M) it is typically used on; ranks suggestions for links that name one.",
+    )
     aliases: list[str] = Field(default_factory=list, description="Other names users write, e.g. 'SEP2', 'DNP3'.")
     relations: Relations = Field(default_factory=Relations)
     description: str = ""

@@ -184,6 +184,8 @@ class _Builder:
                 graph.nodes[key].update(organisation=data.organisation, actor_type=data.type)
             elif element.kind == "information":
                 graph.nodes[key]["exchange"] = data.exchange
+            elif element.kind == "link":
+                graph.nodes[key]["network"] = data.network
         graph.add_edge(self.root, key, key="contains", relation="contains")
         self.used[id_] = key
         return key

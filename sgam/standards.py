@@ -4,7 +4,8 @@ A *need* is a standard of some kind that an element lacks where it sits on the S
 - an information object that is exchanged needs an information model (information layer);
 - a communication link needs an application protocol (communication layer);
 - a link that crosses an organisation or zone boundary needs a security standard, and so does a
-  link whose protocol has known security companions (catalog `secured_by`) of which none is named.
+  link whose protocol has known security companions (catalog `secured_by`) of which none is named
+  (one need per link, with every reason).
 
 Suggestions rank catalog entries for each need by explained, deterministic points (see `_score`).
 """
@@ -13,10 +14,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sgam.catalog import Catalog, Standard
-from sgam.enums import ExchangeKind, Layer, StandardKind, StandardStatus
+from sgam.enums import ExchangeKind, Layer, NetworkType, StandardKind, StandardStatus
 from sgam.graph import SgamModel
 from sgam.linking import cell_names
 from sgam.models import Cell
@@ -36,7 +37,8 @@ POINTS = {
     "cells": 4.0,  # times the share of the element's cells the standard covers on the layer
     "companion": 5.0,  # a security companion of a protocol the link uses
     "exchange": 3.0,  # serves the kind of exchange the information object declares
-    "pairs": 2.0,  # pairs with a standard the element or its use case already uses
+    "network": 1.5,  # typically used on the SG-CG network type the link declares
+    "pairs": 2.0,  # pairs with a standard the element or its exchanges already use
     "family": 2.0,  # same family as a standard the use case already uses
     "published": 1.0,
 }
@@ -52,8 +54,11 @@ class Need:
     need: str  # a key of SATISFIES
     cells: frozenset[Cell]
     why: str
-    companions: tuple[str, ...] = ()  # for a missing security companion: the ones that would do
+    companions: tuple[str, ...] = ()  # security companions of the protocols in use (catalog secured_by)
+    only_companions: bool = False  # no boundary is crossed: only a companion closes the gap
     exchanges: frozenset[ExchangeKind] = frozenset()
+    network: NetworkType | None = None  # of a link
+    nearby: frozenset[str] = frozenset()  # standards the element or its exchanges already use
 
     @property
     def layer(self) -> Layer:
@@ -79,14 +84,6 @@ class Gap:
     kind: str  # 'missing information model' | 'missing protocol' | 'missing security' | 'cell' | 'status'
     subject: str
     message: str
-
-
-@dataclass
-class _UseCaseStandards:
-    """The standards one use case already names, for the 'already used' reasons."""
-
-    ids: set[str] = field(default_factory=set)
-    families: set[str] = field(default_factory=set)
 
 
 def needs(model: SgamModel, catalog: Catalog) -> list[Need]:
@@ -117,26 +114,32 @@ def _information_needs(model: SgamModel, catalog: Catalog, node: str) -> Iterato
     data = model.graph.nodes[node]
     if not _has(_named(model, catalog, node), "information model"):
         exchange = data["exchange"]
+        nearby = {s for e in model.exchanges if e.usecase == data["owner"] and data["id"] in e.information
+                  for s in e.standards}
         yield Need(data["owner"], node, f"information {data['id']}", "information model", frozenset(data["cells"]),
-                   "exchanged, but names no information model", exchanges=frozenset([exchange] if exchange else []))
+                   "exchanged, but names no information model", exchanges=frozenset([exchange] if exchange else []),
+                   nearby=frozenset(nearby))
 
 
 def _link_needs(model: SgamModel, catalog: Catalog, node: str) -> Iterator[Need]:
     data = model.graph.nodes[node]
-    usecase, label, cells = data["owner"], f"link {data['id']}", frozenset(data["cells"])
+    usecase, label, cells, network = data["owner"], f"link {data['id']}", frozenset(data["cells"]), data["network"]
     named = _named(model, catalog, node)
+    carried = [u for u, _, d in model.graph.in_edges(node, data=True) if d["relation"] == "carried_by"]
+    nearby = frozenset({s.id for s in named} | {s for info in carried for s in model.standards(info)})
     if not _has(named, "protocol"):
-        yield Need(usecase, node, label, "protocol", cells, "names no application protocol")
+        yield Need(usecase, node, label, "protocol", cells, "names no application protocol", network=network,
+                   nearby=nearby)
     if _has(named, "security"):
         return
     crossing = boundaries(model, node)
-    if crossing:
-        yield Need(usecase, node, label, "security", cells, f"crosses {crossing} and names no security standard")
-    for standard in named:
-        if standard.relations.secured_by:
-            yield Need(usecase, node, label, "security", cells,
-                       f"uses {standard.id}, which is secured by {' or '.join(standard.relations.secured_by)}",
-                       companions=tuple(standard.relations.secured_by))
+    protected = [s for s in named if s.relations.secured_by]
+    reasons = [f"crosses {crossing}"] if crossing else []
+    reasons += [f"uses {s.id}, which is secured by {' or '.join(s.relations.secured_by)}" for s in protected]
+    if reasons:
+        companions = tuple(dict.fromkeys(c for s in protected for c in s.relations.secured_by))
+        yield Need(usecase, node, label, "security", cells, "; ".join(reasons) + "; and names no security standard",
+                   companions=companions, only_companions=not crossing, network=network, nearby=nearby)
 
 
 def boundaries(model: SgamModel, link: str) -> str:
@@ -160,43 +163,42 @@ def boundaries(model: SgamModel, link: str) -> str:
 
 def suggest(model: SgamModel, catalog: Catalog, limit: int = 5) -> list[Suggestion]:
     """Ranked candidates for every need; ties are broken by catalog id, so the order is stable."""
-    used = _used_by_usecase(model, catalog)
+    families = _families_by_usecase(model, catalog)
     return [
-        Suggestion(need, tuple(sorted(_candidates(model, catalog, need, used[need.usecase]),
+        Suggestion(need, tuple(sorted(_candidates(catalog, need, families[need.usecase]),
                                       key=lambda c: (-c.score, c.standard))[:limit]))
         for need in needs(model, catalog)
     ]
 
 
-def _used_by_usecase(model: SgamModel, catalog: Catalog) -> dict[str, _UseCaseStandards]:
-    used: dict[str, _UseCaseStandards] = defaultdict(_UseCaseStandards)
+def _families_by_usecase(model: SgamModel, catalog: Catalog) -> dict[str, set[str]]:
+    """The standards families each use case already names, for the 'already used' reason."""
+    families: dict[str, set[str]] = defaultdict(set)
     for node, data in model.graph.nodes(data=True):
-        if data["kind"] in ("link", "information"):
-            for standard in _named(model, catalog, node):
-                used[data["owner"]].ids.add(standard.id)
-                used[data["owner"]].families.add(standard.family)
-    for exchange in model.exchanges:
-        used[exchange.usecase].ids.update(exchange.standards)
-        used[exchange.usecase].families.update(catalog.standards[s].family for s in exchange.standards)
-    return used
+        if data["kind"] == "standard":
+            for usecase, _, edge in model.graph.in_edges(node, data=True):
+                if edge["relation"] == "contains":
+                    families[model.graph.nodes[usecase]["id"]].add(catalog.standards[data["id"]].family)
+    return families
 
 
-def _candidates(model: SgamModel, catalog: Catalog, need: Need, used: _UseCaseStandards) -> Iterator[Candidate]:
-    pool = need.companions or tuple(catalog.standards)
+def _candidates(catalog: Catalog, need: Need, families: set[str]) -> Iterator[Candidate]:
+    pool = need.companions if need.only_companions else tuple(catalog.standards)
     for standard_id in pool:
         standard = catalog.get(standard_id)
         if standard is None or standard.status in RETIRED or not set(standard.kinds) & SATISFIES[need.need]:
             continue
-        scored = _score(standard, need, used)
+        scored = _score(standard, need, families)
         if scored is not None:
             yield scored
 
 
-def _score(standard: Standard, need: Need, used: _UseCaseStandards) -> Candidate | None:
+def _score(standard: Standard, need: Need, families: set[str]) -> Candidate | None:
     """Points and reasons; None when the standard has no position on the need's layer at the element's cells."""
     covered = {cell for cell in need.cells
                if any(p.covers(need.layer, cell.domain, cell.zone) for p in standard.positions)}
-    if need.cells and not covered and not need.companions:
+    companion = standard.id in need.companions
+    if need.cells and not covered and not companion:
         return None
     reasons, score = [], 0.0
     if need.cells:
@@ -204,18 +206,21 @@ def _score(standard: Standard, need: Need, used: _UseCaseStandards) -> Candidate
         score += POINTS["cells"] * share
         reasons.append(f"positioned on the {need.layer.value} layer at {len(covered)} of {len(need.cells)} cell(s)"
                        + (f" ({cell_names(covered)})" if covered else ""))
-    if need.companions:
+    if companion:
         score += POINTS["companion"]
         reasons.append("the catalog lists it as securing a protocol this link uses")
     served = set(standard.exchanges) & need.exchanges
     if served:
         score += POINTS["exchange"]
         reasons.append(f"serves {', '.join(sorted(e.value for e in served))} exchanges")
-    pairs = sorted(set(standard.relations.pairs_with) & used.ids)
+    if need.network is not None and need.network in standard.networks:
+        score += POINTS["network"]
+        reasons.append(f"used on SG-CG network type {need.network.value}, as this link declares")
+    pairs = sorted(set(standard.relations.pairs_with) & need.nearby)
     if pairs:
         score += POINTS["pairs"]
-        reasons.append(f"pairs with {', '.join(pairs)}, already used in this use case")
-    if standard.family in used.families:
+        reasons.append(f"pairs with {', '.join(pairs)}, used with this {need.label.split()[0]}")
+    if standard.family in families:
         score += POINTS["family"]
         reasons.append(f"family {standard.family} is already used in this use case")
     if standard.status is StandardStatus.published:

@@ -170,3 +170,22 @@ def test_standards_show_gives_positions_with_their_sources(sgam) -> None:
     assert "source: " in result.out
     missing = sgam("standards", "show", "IEC 61850-7-42")
     assert missing.status == 2 and "did you mean 'IEC 61850-7-420'" in missing.err
+
+
+@pytest.mark.parametrize("extra, code, words", [
+    ("relations: {pairs_with: [DSO-IF 1]}", "self-relation", "pairs_with itself"),
+    ("relations: {pairs_with: [MMS]}", "alias-in-relation", "write the canonical id 'IEC 61850-8-1'"),
+    ("relations: {supersedes: [IEC 61850-8-1]}", "status", "mark the older entry 'status: superseded'"),
+    ("relations: {secured_by: [IEC 61850-8-1]}", "kind", "not of kind security"),
+])
+def test_relations_are_checked_for_sense(tmp_path: Path, extra: str, code: str, words: str) -> None:
+    _, problems = load_catalog([catalog_folder(tmp_path, "ours", entry(extra=extra))])
+    [problem] = problems
+    assert problem.code == code
+    assert words in problem.message + problem.hint
+
+
+def test_a_source_id_is_defined_once(tmp_path: Path, shipped: Catalog) -> None:
+    taken = next(iter(shipped.sources))
+    _, problems = load_catalog([catalog_folder(tmp_path, "ours", entry(source=taken))])
+    assert [p.code for p in problems] == ["duplicate-id"]

@@ -73,6 +73,15 @@ standards:
     kinds: [application protocol]
     positions: [{layers: [communication], domains: [Distribution], zones: [Field, Operation], source: test-source}]
     relations: {secured_by: [TEST-SEC]}
+  - id: TEST-PROTO-C
+    title: Protocol typically used on field area networks
+    publisher: sgam tests
+    family: TEST-G
+    edition: "1"
+    status: published
+    kinds: [application protocol]
+    networks: [C]
+    positions: [{layers: [communication], domains: [Distribution], zones: [Field, Operation], source: test-source}]
   - id: TEST-SEC
     title: Security companion
     publisher: sgam tests
@@ -158,6 +167,17 @@ def test_suggestions_rank_by_cells_covered_exchange_kind_and_status_and_say_why(
     assert suggest(workspace.model, workspace.catalog, limit=50) == suggest(workspace.model, workspace.catalog, 50)
 
 
+def test_the_links_network_type_counts_for_a_protocol(usecase: Path, catalog_dir: Path) -> None:
+    edit(usecase, "protocols: [IEC 61850-8-1 MMS, TCP/IP]", "protocols: [TCP/IP]")
+    workspace = load(usecase, catalog_dir)
+    assert workspace.model is not None
+    [suggestion] = [s for s in suggest(workspace.model, workspace.catalog, limit=50) if s.need.need == "protocol"]
+    ranked = [c.standard for c in suggestion.candidates]
+    assert ranked.index("TEST-PROTO-C") < ranked.index("TEST-PROTO")
+    chosen = suggestion.candidates[ranked.index("TEST-PROTO-C")]
+    assert "used on SG-CG network type C, as this link declares" in chosen.reasons
+
+
 def test_a_family_already_used_in_the_use_case_counts_for_a_candidate(usecase: Path, catalog_dir: Path) -> None:
     edit(usecase, "    data_models: [IEC 61850-7-4 MMXU]\n", "")
     edit(usecase, "    description: Which measurements the operator wants.\n",
@@ -170,22 +190,35 @@ def test_a_family_already_used_in_the_use_case_counts_for_a_candidate(usecase: P
     assert "family TEST-B is already used in this use case" in field.reasons
 
 
-def test_a_link_crossing_zones_without_security_is_a_gap_and_its_protocols_companion_is_suggested(
+def test_a_link_crossing_zones_without_security_is_one_gap_and_its_protocols_companion_ranks_first(
     usecase: Path, catalog_dir: Path
 ) -> None:
     edit(usecase, "protocols: [IEC 61850-8-1 MMS, TCP/IP]", "protocols: [TEST-PROTO]")
     workspace = load(usecase, catalog_dir)
     assert workspace.model is not None
-    found = [(g.kind, g.message) for g in gaps(workspace.model, workspace.catalog)]
-    assert ("missing security", "link scada-ied crosses a zone boundary and names no security standard") in found
-    companion = [s for s in suggest(workspace.model, workspace.catalog) if s.need.companions]
-    assert [c.standard for c in companion[0].candidates] == ["TEST-SEC"]
-    assert "securing a protocol this link uses" in companion[0].candidates[0].reasons[1]
+    found = [(g.kind, g.message) for g in gaps(workspace.model, workspace.catalog) if g.kind == "missing security"]
+    message = "link scada-ied crosses a zone boundary; uses TEST-PROTO, which is secured by TEST-SEC; and names no security standard"
+    assert found == [("missing security", message)]
+    [need] = [s for s in suggest(workspace.model, workspace.catalog) if s.need.need == "security"]
+    assert need.candidates[0].standard == "TEST-SEC"
+    assert "the catalog lists it as securing a protocol this link uses" in need.candidates[0].reasons
+    assert len(need.candidates) > 1  # crossing a boundary: any security standard placed there may do
 
     edit(usecase, "protocols: [TEST-PROTO]", "protocols: [TEST-PROTO, TEST-SEC]")
     workspace = load(usecase, catalog_dir)
     assert workspace.model is not None
     assert not [g for g in gaps(workspace.model, workspace.catalog) if g.kind == "missing security"]
+
+
+def test_a_protocol_without_its_companion_needs_exactly_the_companion(usecase: Path, catalog_dir: Path) -> None:
+    # Both ends in the same zone: no boundary is crossed, only the companion rule applies.
+    edit(usecase, "cells: [{domain: Distribution, zone: Field}]", "cells: [{domain: Distribution, zone: Operation}]")
+    edit(usecase, "protocols: [IEC 61850-8-1 MMS, TCP/IP]", "protocols: [TEST-PROTO]")
+    workspace = load(usecase, catalog_dir)
+    assert workspace.model is not None
+    [need] = [s for s in suggest(workspace.model, workspace.catalog) if s.need.need == "security"]
+    assert need.need.why == "uses TEST-PROTO, which is secured by TEST-SEC; and names no security standard"
+    assert [c.standard for c in need.candidates] == ["TEST-SEC"]
 
 
 def test_drafts_in_use_and_cells_without_any_standard_are_gaps(usecase: Path, catalog_dir: Path) -> None:
@@ -238,11 +271,13 @@ def test_an_organisation_crossing_link_without_security_is_flagged_with_companio
     workspace = load_workspace([folder])
     assert workspace.model is not None
     found = [g.message for g in gaps(workspace.model, workspace.catalog) if g.usecase == "ems-demand-response"]
-    assert ("link link-vtn-ems crosses the organisation boundary aggregator.example | customer.example and a zone "
-            "boundary and names no security standard") in found
-    companions = [s for s in suggest(workspace.model, workspace.catalog)
-                  if s.need.usecase == "ems-demand-response" and s.need.companions]
-    assert companions and all(c.candidates for c in companions)
+    [message] = [m for m in found if m.startswith("link link-vtn-ems")]
+    assert message.startswith("link link-vtn-ems crosses the organisation boundary aggregator.example | "
+                              "customer.example and a zone boundary; uses IEC 62746-10-1, which is secured by ")
+    [need] = [s for s in suggest(workspace.model, workspace.catalog)
+              if s.need.usecase == "ems-demand-response" and s.need.need == "security"]
+    best = need.candidates[0]
+    assert best.standard in need.need.companions and "securing a protocol this link uses" in " ".join(best.reasons)
 
 
 def test_every_example_names_only_catalog_standards_that_fit(sgam) -> None:
