@@ -190,3 +190,15 @@ def test_without_dot_the_diagram_command_says_what_to_install(sgam, usecase: Pat
     monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` here
     result = sgam("diagram", usecase, "-o", tmp_path / "out")
     assert result.status == 1 and "Graphviz `dot` is not installed" in result.err and "Traceback" not in result.err
+
+
+def test_an_actor_without_a_cell_is_left_off_the_plane_not_a_crash(sgam, tmp_path: Path) -> None:
+    folder = tmp_path / "uc"
+    folder.mkdir()
+    (folder / "uc.yaml").write_text((REPO / "tests" / "bad" / "warn-unplaced-actor.yaml").read_text())
+    result = sgam("diagram", folder, "-o", tmp_path / "out", "--layer", "function", "--json")
+    assert result.status == 0, result.err
+    assert "warning[unplaced-actor]" in result.err
+    drawing = Drawing((tmp_path / "out" / "UC-DER-curtail" / "plane-function.svg").read_bytes())
+    assert not any("inverter" in (title or "") for title in drawing.groups)
+    assert "PV inverter controller" not in " ".join(t for g in drawing.groups.values() for t in Drawing.texts(g))

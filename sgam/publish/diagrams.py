@@ -84,7 +84,8 @@ def plane(pub: Publication, layer: Layer, usecase: str | None = None) -> Plane:
     between them; the communication and component layers draw links between components.
     """
     model = pub.model
-    grid = model.cells(layer, usecase)
+    links = layer in (Layer.communication, Layer.component)  # links are the arrows between components
+    grid = model.cells(Layer.component if links else layer, usecase)
     if layer in (Layer.function, Layer.information):
         for node in model.nodes("actor", usecase):
             if pub.data(node)["actor_type"] not in BUSINESS_ACTORS:
@@ -95,12 +96,10 @@ def plane(pub: Publication, layer: Layer, usecase: str | None = None) -> Plane:
     if layer is Layer.business:
         shown.arrows = [Arrow(u, v, "pursues", f"{u}->{v}") for u, v, _ in model.edges("pursues")
                         if usecase is None or pub.data(u)["owner"] == usecase]
-    elif layer in (Layer.function, Layer.information):
-        shown.arrows = _exchange_arrows(pub, pub.exchanges(usecase))
-    else:  # links are the arrows between the components
-        shown.boxes = {cell: [_box(pub, node, usecase) for node in nodes]
-                       for cell, nodes in model.cells(Layer.component, usecase).items()}
+    elif links:
         shown.arrows = _link_arrows(pub, usecase, protocols=layer is Layer.communication)
+    else:
+        shown.arrows = _exchange_arrows(pub, pub.exchanges(usecase))
     return shown
 
 
@@ -207,6 +206,8 @@ def draw_plane(shown: Plane) -> graphviz.Digraph:
     _grid_edges(dot, rows)
     colours: dict[str, str] = {}
     for arrow in shown.arrows:
+        if arrow.source not in ports or arrow.target not in ports:
+            continue  # an end without a cell is not on the plane (the report lists it as unplaced)
         colour = colours.setdefault(arrow.label.split(" ")[0], PALETTE[len(colours) % len(PALETTE)])
         dot.edge(ports[arrow.source], ports[arrow.target], label=arrow.label, id=arrow.id, color=colour,
                  fontcolor=colour, constraint="false", penwidth="1.4")
