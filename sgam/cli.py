@@ -27,6 +27,7 @@ from sgam.diagnostics import Diagnostic, did_you_mean
 from sgam.enums import Severity
 from sgam.files import PACKAGE, default_paths, write_atomic
 from sgam.graph import SgamModel
+from sgam.interchange.imports import import_files, write_usecases
 from sgam.loader import Repository, load_repository
 from sgam.models import ID_PATTERN
 from sgam.plane import plane_json, print_planes
@@ -169,6 +170,40 @@ def new(usecase_id: str, output: Path | None, force: bool) -> int:
     write_atomic(output, template.substitute(id=usecase_id, today=dt.date.today().isoformat(), schema=schema_ref))
     click.echo(f"wrote {output}", err=True)
     return OK
+
+
+@cli.command(name="import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--output", "-o", "folder", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Folder to write one YAML use case per use case found.")
+@json_option
+@quiet_option
+def import_(files: tuple[Path, ...], folder: Path, as_json: bool, quiet: bool) -> int:
+    """Import IEC 62559-2 workbooks (.xlsx, .xlsm) and IEC 62559-3 XML files as YAML use cases."""
+    run = import_files(list(files))
+    errors, warnings = _counts(run.diagnostics)
+    written = write_usecases(run, folder)
+    if as_json:
+        click.echo(json.dumps({
+            "written": [str(p) for p in written],
+            "summaries": [i.summary.to_json() for i in run.imported],
+            "errors": errors,
+            "warnings": warnings,
+            "diagnostics": [d.to_json() for d in run.diagnostics],
+        }, indent=2))
+        return BAD_INPUT if errors else OK
+    _report([d for d in run.diagnostics if not quiet or d.severity is Severity.error], err=True)
+    if not quiet:
+        for imported, path in zip(run.imported, written, strict=True):
+            s = imported.summary
+            added = ", ".join(f"{n} {kind}" for kind, n in s.added.items() if n)
+            click.echo(f"{path}: from {s.file}: {s.actors} actor(s), {s.scenarios} scenario(s), {s.steps} step(s), "
+                       f"{s.information} information object(s); {s.verbatim} value(s) kept verbatim"
+                       + (f"; added {added}" if added else "")
+                       + (f"; missing: {', '.join(s.missing)}" if s.missing else ""))
+        click.echo(f"{len(written)} use case(s) from {len(files)} file(s): {errors} error(s), {warnings} warning(s)",
+                   err=True)
+    return BAD_INPUT if errors else OK
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,325 @@
+"""Read IEC 62559-2 Excel workbooks (.xlsx, .xlsm) into drafts.
+
+The template is one sheet per use case: section headings and field labels in columns A and B,
+values from column C rightward, one column per entry where a section repeats (versions, actors,
+steps ...). Real workbooks add, drop and mislabel rows, so fields are found by their label
+within their section, never by row number. A sheet is a use case when it holds the heading
+'1.1 Name of use case'; any other sheet with content is kept verbatim with the first use case.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from openpyxl.utils import get_column_letter
+
+from sgam.diagnostics import Diagnostic
+from sgam.enums import Severity
+from sgam.interchange import guard
+from sgam.interchange.build import split_list
+from sgam.interchange.draft import (
+    Draft,
+    DraftActor,
+    DraftCustom,
+    DraftDiagram,
+    DraftInformation,
+    DraftKpi,
+    DraftReference,
+    DraftScenario,
+    DraftStep,
+    DraftVersion,
+    Text,
+    Where,
+)
+
+SECTION = re.compile(r"^(\d(?:\.\d)?)\s+\D")
+FIRST_SECTION = "1.1"
+# Labels of the template per section (spaces removed, case folded) -> field name. Rows that are
+# only headings inside a section map to "".
+LABELS: dict[str, dict[str, str]] = {
+    "1": {"instructionsareprovidedascommentsintherows": ""},
+    "1.1": {"usecaseidentification": "", "id": "id", "area/domain(s)/zone(s)": "area", "nameofusecase": "name"},
+    "1.2": {"versionno": "number", "date": "date", "nameofauthor(s)": "author", "changes": "changes",
+            "approvalstatus": "status"},
+    "1.3": {"scope": "scope", "objective(s)": "objectives", "relatedbusinesscase(s)": "business_cases"},
+    "1.4": {"shortdescription": "short", "completedescription": "complete"},
+    "1.5": {"id": "id", "name": "name", "description": "description",
+            "referencetomentionedusecaseobjectives": "objectives"},
+    "1.6": {"assumptions": "assumptions", "prerequisites": "prerequisites"},
+    "1.7": {"relationtootherusecases": "relations", "levelofdepth": "level_of_depth",
+            "prioritisation": "prioritisation", "prioritization": "prioritisation",
+            "generic,regionalornationalrelation": "generic", "natureoftheusecase": "nature",
+            "furtherkeywordsforclassification": "keywords"},
+    "1.8": {"generalremarks": "remarks"},
+    "2": {"diagramname": "name", "diagramtype": "kind", "diagramuritype": "uri_type", "diagramurivalue": "uri"},
+    "3": {},
+    "3.1": {"grouping": "grouping", "groupdescription": "group_description", "actorname": "name",
+            "actortype": "type", "actordescription": "description",
+            "furtherinformationspecifictothisusecase": "further"},
+    "3.2": {"name": "name", "no": "number", "referencestype": "type", "referencetype": "type",
+            "reference": "reference", "status": "status", "impactonusecase": "impact",
+            "originator/organisation": "originator", "originator/organization": "originator", "link": "link"},
+    "4": {},
+    "4.1": {"scenarioconditions": "", "no": "number", "scenarioname": "name", "scenariodescription": "description",
+            "primaryactor": "primary_actor", "triggeringevent": "triggering_event", "pre-condition": "pre_condition",
+            "precondition": "pre_condition", "postcondition": "post_condition", "post-condition": "post_condition"},
+    "4.2": {"scenarioname": "scenario", "stepno": "number", "event": "event", "nameofprocess/activity": "activity",
+            "descriptionofprocess/activity": "description", "service": "service",
+            "informationproducer(actor)": "producer", "informationreceiver(actor)": "receiver",
+            "informationexchanged(ids)": "information", "referencetoscenarionumber": "scenario_number"},
+    "5": {"requirement,r-ids": "requirements", "informationexchanged,id": "id", "nameofinformation": "name",
+          "descriptionofinformationexchanged": "description"},
+}
+IGNORED_SHEETS = {"instructions"}
+
+
+def _label_key(text: str) -> str:
+    return re.sub(r"\s+", "", text).casefold().rstrip(":.")
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).replace("\r\n", "\n").strip()
+
+
+@dataclass
+class Grid:
+    """A sheet's cell texts (formulas replaced by their cached values) and where formulas were."""
+
+    name: str
+    rows: list[list[str]]
+    formulas: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, column), 1-based
+
+    def where(self, row: int, column: int) -> Where:
+        return Where(f"{self.name}!{get_column_letter(column)}{row}")
+
+
+@dataclass
+class Line:
+    """A labelled row: its section, field, and values by column (1-based, from C)."""
+
+    row: int
+    section: str
+    field: str
+    label: str
+    values: dict[int, str]
+
+
+class SheetReader:
+    """Turns a template sheet into a draft; unknown rows and formulas become warnings."""
+
+    def __init__(self, file: str, grid: Grid) -> None:
+        self.file = file
+        self.grid = grid
+        self.diagnostics: list[Diagnostic] = []
+        self.custom: list[DraftCustom] = []
+        self.lines: list[Line] = []
+
+    def warn(self, code: str, message: str, where: Where, hint: str = "") -> None:
+        self.diagnostics.append(Diagnostic(Severity.warning, code, message, f"{self.file} [{where.place}]",
+                                           hint=hint))
+
+    def read(self) -> Draft:
+        self._lines()
+        self._formulas()
+        g = self.grid
+        draft = Draft(self.file, Where(g.name), self._single("1.1", "id"), self._single("1.1", "name"))
+        area = self._single("1.1", "area")
+        draft.area = [area] if area.value else []
+        draft.versions = [DraftVersion(e.get("number", ""), e.get("date", ""), e.get("author", ""),
+                                       e.get("changes", ""), e.get("status", ""), where)
+                          for e, where in self._entries("1.2")]
+        draft.scope = self._single("1.3", "scope").value
+        draft.objectives = [o for o in self._single("1.3", "objectives").value.split("\n") if o.strip()]
+        self._keep("1.3", "business_cases", "1.3 Related business case(s)")
+        draft.short = self._single("1.4", "short").value
+        draft.complete = self._single("1.4", "complete").value
+        draft.kpis = [DraftKpi(e.get("id", ""), e.get("name", ""), e.get("description", ""),
+                               split_list(e.get("objectives", "")), where) for e, where in self._entries("1.5")]
+        self._keep("1.6", "assumptions", "1.6 Assumptions")
+        self._keep("1.6", "prerequisites", "1.6 Prerequisites")
+        draft.relations = split_list(self._single("1.7", "relations").value)
+        draft.level_of_depth = self._single("1.7", "level_of_depth").value
+        draft.prioritisation = self._single("1.7", "prioritisation").value
+        draft.generic = self._single("1.7", "generic").value
+        draft.nature = self._single("1.7", "nature").value
+        draft.keywords = split_list(self._single("1.7", "keywords").value)
+        draft.remarks = self._single("1.8", "remarks").value
+        draft.diagrams = [DraftDiagram(e.get("name", ""), e.get("kind", ""), e.get("uri_type", ""), e.get("uri", ""),
+                                       where) for e, where in self._entries("2")]
+        draft.actors = [self._actor(e, where) for e, where in self._entries("3.1")]
+        draft.references = [DraftReference(e.get("number", ""), e.get("name", ""), e.get("type", ""),
+                                           e.get("reference", ""), e.get("status", ""), e.get("impact", ""),
+                                           e.get("originator", ""), e.get("link", ""), where)
+                            for e, where in self._entries("3.2")]
+        draft.scenarios = [DraftScenario(e.get("number", "") or e.get("name", ""), e.get("number", ""),
+                                         e.get("name", ""), e.get("description", ""), e.get("primary_actor", ""),
+                                         e.get("triggering_event", ""), e.get("pre_condition", ""),
+                                         e.get("post_condition", ""), where) for e, where in self._entries("4.1")]
+        draft.steps = [DraftStep(e.get("scenario", "") or e.get("scenario_number", ""), e.get("number", ""),
+                                 e.get("event", ""), e.get("activity", ""), e.get("description", ""),
+                                 e.get("service", ""), e.get("producer", ""), e.get("receiver", ""),
+                                 split_list(e.get("information", "")), [], where)
+                       for e, where in self._entries("4.2")]
+        draft.information = [DraftInformation(e.get("id", ""), e.get("id", ""), e.get("name", ""),
+                                              e.get("description", ""), split_list(e.get("requirements", "")), where)
+                             for e, where in self._entries("5")]
+        draft.custom = self.custom
+        return draft
+
+    # --- rows --------------------------------------------------------------------------------
+
+    def _lines(self) -> None:
+        section = ""
+        for r, cells in enumerate(self.grid.rows, start=1):
+            a, b = (cells + ["", ""])[:2]
+            values = {c: v for c, v in enumerate(cells[2:], start=3) if v}
+            label = b
+            for heading in (a, b):
+                match = SECTION.match(heading)
+                if match and match.group(1) in LABELS:
+                    section = match.group(1)
+                    if heading == b:
+                        label = ""
+            if not label:
+                if values:
+                    self._unknown(r, section, a or "(no label)", values)
+                continue
+            name = LABELS.get(section, {}).get(_label_key(label))
+            if name is None:
+                self._unknown(r, section, label, values)
+            elif name:
+                self.lines.append(Line(r, section, name, label, values))
+
+    def _unknown(self, row: int, section: str, label: str, values: dict[int, str]) -> None:
+        where = self.grid.where(row, 2)
+        text = "\n".join(values.values()) if values else ""
+        if not section:
+            return  # above the first heading: nothing of the template's
+        key = f"{section} {label}".strip()
+        if values:
+            self.custom.append(DraftCustom(key, text, "", where))
+            self.warn("unknown-row", f"row label {label!r} is not in section {section} of the template; its "
+                      "values are kept verbatim in custom information", where,
+                      "use the template's label if the row holds one of its fields")
+        elif label:
+            self.custom.append(DraftCustom(f"{section} (text in the label column)", label, "", where))
+            self.warn("unknown-row", f"text {label[:40]!r} in the label column is not a template label; kept "
+                      "verbatim in custom information", where)
+
+    def _formulas(self) -> None:
+        for (row, column), formula in sorted(self.grid.formulas.items()):
+            where = self.grid.where(row, column)
+            cached = self.grid.rows[row - 1][column - 1] if row <= len(self.grid.rows) else ""
+            if cached:
+                self.warn("formula", f"cell holds the formula {formula!r}; its value as last saved by Excel, "
+                          f"{cached[:40]!r}, is used (sgam never evaluates formulas)", where)
+            else:
+                self.custom.append(DraftCustom("formula", formula, where.place, where))
+                self.warn("formula", f"cell holds the formula {formula!r} and no saved value; sgam never evaluates "
+                          "formulas, so it is kept verbatim in custom information", where,
+                          "open and save the workbook in Excel so that it stores the value, or type the value")
+
+    def _single(self, section: str, name: str) -> Text:
+        lines = [line for line in self.lines if line.section == section and line.field == name]
+        parts = [v for line in lines for _, v in sorted(line.values.items())]
+        where = self.grid.where(lines[0].row, 3) if lines else Where(f"{self.grid.name}!section {section}")
+        return Text("\n".join(parts), where)
+
+    def _keep(self, section: str, name: str, key: str) -> None:
+        text = self._single(section, name)
+        if text.value:
+            self.custom.append(DraftCustom(key, text.value, "", text.where))
+
+    def _entries(self, section: str) -> list[tuple[dict[str, str], Where]]:
+        """One entry per (block, column): a field label seen again starts a new block of entries."""
+        entries: dict[tuple[int, int], dict[str, str]] = {}
+        places: dict[tuple[int, int], Where] = {}
+        block, seen = 0, set[str]()
+        for line in self.lines:
+            if line.section != section:
+                continue
+            if line.field in seen:
+                block, seen = block + 1, set()
+            seen.add(line.field)
+            for column, value in line.values.items():
+                entry = entries.setdefault((block, column), {})
+                entry[line.field] = f"{entry[line.field]}\n{value}" if line.field in entry else value
+                places.setdefault((block, column), self.grid.where(line.row, column))
+        return [(entries[k], places[k]) for k in sorted(entries)]
+
+    def _actor(self, e: dict[str, str], where: Where) -> DraftActor:
+        name = e.get("name", "")
+        if e.get("group_description"):
+            self.custom.append(DraftCustom("3.1 Group description", e["group_description"], name, where))
+        return DraftActor(name, name, e.get("type", ""), e.get("description", ""), e.get("further", ""),
+                          e.get("grouping", ""), where)
+
+
+def _grid(name: str, values: Any, formulas: Any) -> Grid:
+    rows = [[_text(v) for v in row] for row in values.iter_rows(values_only=True)]
+    found = {}
+    for row in formulas.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                text = getattr(cell.value, "text", None) or str(cell.value)
+                found[(cell.row, cell.column)] = text
+    return Grid(name, rows, found)
+
+
+def is_usecase_sheet(grid: Grid) -> bool:
+    return any(SECTION.match(c) and SECTION.match(c).group(1) == FIRST_SECTION  # type: ignore[union-attr]
+               for row in grid.rows for c in row[:2])
+
+
+def read_workbook(path: Path) -> tuple[list[Draft], list[Diagnostic]]:
+    """Every use-case sheet of the workbook as a draft, and the reader's warnings."""
+    guard.check_zip(path)
+    try:
+        # Two reads: openpyxl gives either the cached values or the formulas, never both.
+        values = openpyxl.load_workbook(path, data_only=True)
+        formulas = openpyxl.load_workbook(path, data_only=False)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on broken or hostile parts
+        raise guard.refuse(path, "not-a-workbook", f"cannot read the workbook: {type(exc).__name__}: {exc}",
+                           "save it again from Excel as .xlsx; entity declarations inside the workbook's XML "
+                           "are refused") from None
+    grids = []
+    for sheet in values.worksheets:
+        if sheet.max_row > guard.MAX_ROWS or sheet.max_column > guard.MAX_COLUMNS:
+            raise guard.refuse(path, "too-large", f"sheet {sheet.title!r} spans {sheet.max_row} rows and "
+                               f"{sheet.max_column} columns; sgam reads at most {guard.MAX_ROWS} x "
+                               f"{guard.MAX_COLUMNS}", "delete the empty rows and columns, or split the workbook")
+        grids.append(_grid(sheet.title, sheet, formulas[sheet.title]))
+    drafts: list[Draft] = []
+    diagnostics: list[Diagnostic] = []
+    others = []
+    for grid in grids:
+        if is_usecase_sheet(grid):
+            reader = SheetReader(str(path), grid)
+            drafts.append(reader.read())
+            diagnostics.extend(reader.diagnostics)
+        elif grid.name.casefold() not in IGNORED_SHEETS and any(any(row) for row in grid.rows):
+            others.append(grid)
+    if not drafts:
+        raise guard.refuse(path, "no-usecase", "no sheet holds an IEC 62559-2 use case (the heading '1.1 Name of "
+                           "use case' in column A or B)", "give a workbook made from the IEC 62559-2 template")
+    for grid in others:
+        text = "\n".join("\t".join(row).rstrip("\t") for row in grid.rows if any(row))
+        where = Where(f"{grid.name}!A1")
+        drafts[0].custom.append(DraftCustom(f"sheet {grid.name}", text, "", where))
+        diagnostics.append(Diagnostic(Severity.warning, "other-sheet", f"sheet {grid.name!r} is not in the template "
+                                      "layout; its cells are kept verbatim in custom information",
+                                      f"{path} [{where.place}]"))
+    return drafts, diagnostics
