@@ -23,10 +23,11 @@ from rich.console import Console
 from rich.progress import Progress
 
 from sgam.checks import check
-from sgam.diagnostics import Diagnostic, did_you_mean
+from sgam.diagnostics import BadInput, Diagnostic, did_you_mean
 from sgam.enums import Severity
 from sgam.files import PACKAGE, default_paths, write_atomic
 from sgam.graph import SgamModel
+from sgam.interchange.exports import export
 from sgam.interchange.imports import import_files, write_usecases
 from sgam.loader import Repository, load_repository
 from sgam.models import ID_PATTERN
@@ -204,6 +205,29 @@ def import_(files: tuple[Path, ...], folder: Path, as_json: bool, quiet: bool) -
         click.echo(f"{len(written)} use case(s) from {len(files)} file(s): {errors} error(s), {warnings} warning(s)",
                    err=True)
     return BAD_INPUT if errors else OK
+
+
+@cli.command(name="export")
+@paths_argument
+@click.option("--output", "-o", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="FILE.xml (IEC 62559-3 UseCaseRepository) or FILE.xlsx (IEC 62559-2 template).")
+@quiet_option
+def export_(paths: tuple[Path, ...], output: Path, quiet: bool) -> int:
+    """Export use cases (and the library actors they use) to IEC 62559-3 XML or the IEC 62559-2 workbook."""
+    repo, diagnostics = _load(paths, False, quiet)
+    errors, _ = _counts(diagnostics)
+    _report([d for d in diagnostics if errors or not quiet], err=True)
+    if errors:
+        click.echo("not exported: fix the errors above first (`sgam validate` lists them)", err=True)
+        return BAD_INPUT
+    try:
+        export(repo, output)
+    except BadInput as exc:
+        click.echo(exc.diagnostic.format(), err=True)
+        return BAD_INPUT
+    if not quiet:
+        click.echo(f"wrote {output}: {len(repo.usecases)} use case(s)", err=True)
+    return OK
 
 
 def main(argv: list[str] | None = None) -> int:

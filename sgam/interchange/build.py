@@ -12,6 +12,7 @@ keys the XML export writes.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,10 +21,11 @@ from typing import Any
 from sgam.checks import _step_key as step_key
 from sgam.diagnostics import Diagnostic
 from sgam.enums import ActorType, Service, Severity, parse_domain, parse_zone
-from sgam.interchange.draft import Draft, DraftActor, DraftStep, Text, Where
+from sgam.interchange.draft import Draft, DraftActor, DraftCustom, DraftStep, Text, Where
 from sgam.models import ID_PATTERN, STEP_PATTERN, UseCase
 
 DOMAIN_KEY, ZONE_KEY = "sgam:domain", "sgam:zone"
+IDS_KEY, PLACEMENT_KEY, EXTRA_KEY = "sgam:ids", "sgam:placement", "sgam:extra"  # written by xml_write
 PLACEHOLDER = "(not given in the source)"
 DEFAULT_SERVICE = Service.EXECUTE
 
@@ -113,6 +115,12 @@ class Builder:
         self.requirement_keys: dict[str, str] = {}
         self.scenario_keys: dict[str, str] = {}
         self.summary = Summary(draft.file, "")
+        # What an sgam export carries for itself (see xml_write): ids by mRID, extra fields, placement.
+        carried = {c.key: c for c in draft.custom if c.key in (IDS_KEY, EXTRA_KEY, PLACEMENT_KEY)}
+        draft.custom = [c for c in draft.custom if c.key not in carried]
+        self.given_ids: dict[str, str] = _json_value(carried.get(IDS_KEY))
+        self.extra: dict[str, Any] = _json_value(carried.get(EXTRA_KEY))
+        self.placement: dict[str, Any] = _json_value(carried.get(PLACEMENT_KEY))
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -130,8 +138,13 @@ class Builder:
             self.custom.append({"key": key, "value": value, "reference": reference})
             self.summary.verbatim += 1
 
-    def new_id(self, text: str, prefix: str) -> str:
-        base = slug(text)
+    def new_id(self, text: str, prefix: str, key: str = "") -> str:
+        """The id an export gave the element, the source's id if valid, else one made from its text."""
+        given = self.given_ids.get(key)
+        if given and given not in self.ids:
+            self.ids.add(given)
+            return given
+        base = text if re.match(ID_PATTERN, text) else slug(text)
         if not base or not base[0].isalpha():
             base = f"{prefix}-{base}" if base else prefix
         candidate, n = base, 2
@@ -186,7 +199,39 @@ class Builder:
         for extra in d.custom:
             self.keep(extra.key, extra.value, extra.where, extra.reference)
         data["custom"] = self.custom
+        self._restore(data)
         return Imported(UseCase.model_validate(data), self.summary, self.diagnostics)
+
+    def _restore(self, data: dict[str, Any]) -> None:
+        """Put back what an sgam export carried in its `sgam:` custom information."""
+        extra = self.extra
+        if not extra and not self.placement:
+            return
+        if self.placement:
+            data["sgam"] = self.placement
+        if "domains" in extra:
+            data["domains"] = extra["domains"]
+            self.summary.missing = [m for m in self.summary.missing if m != "1.1 area/domain"]
+        data["conditions"] = extra.get("conditions", [])
+        classification = data["classification"]
+        classification["relations"] = extra.get("relations", classification["relations"])
+        classification["keywords"] = extra.get("keywords", classification["keywords"])
+        for key in ("generic", "cluster"):
+            if key in extra:
+                classification[key] = extra[key]
+        library = set(extra.get("library_actors", []))
+        organisations = extra.get("organisations", {})
+        data["actors"] = [{**a, "organisation": organisations.get(a["id"], "")} for a in data["actors"]
+                          if a["id"] not in library]
+        for scenario in data["scenarios"]:
+            for step in scenario["steps"]:
+                step["function"] = extra.get("functions", {}).get(f"{scenario['id']}/{step['number']}")
+        for info in data["information"]:
+            info["data_models"] = extra.get("data_models", {}).get(info["id"], [])
+        for index, description in extra.get("diagram_descriptions", {}).items():
+            data["diagrams"][int(index)]["description"] = description
+        for kpi in data["kpis"]:
+            kpi["objectives"] = extra.get("kpi_objectives", {}).get(kpi["id"], kpi["objectives"])
 
     def _placeholder(self, what: str) -> str:
         self.missing(what)
@@ -269,7 +314,8 @@ class Builder:
 
     def _diagram(self, index: int, diagram: Any) -> dict[str, str]:
         title = diagram.name or diagram.uri or f"diagram {index + 1}"
-        self.keep("2 Diagram URI type", diagram.uri_type, diagram.where, title)
+        if not diagram.uri_type.casefold().endswith("image"):  # an image is what a diagram file is by default
+            self.keep("2 Diagram URI type", diagram.uri_type, diagram.where, title)
         return {"title": title, "file": diagram.uri, "description": diagram.kind}
 
     def _reference(self, ref: Any) -> dict[str, str]:
@@ -282,7 +328,7 @@ class Builder:
     # --- actors ----------------------------------------------------------------------------
 
     def _actor(self, actor: DraftActor, added: bool = False) -> str:
-        actor_id = self.new_id(actor.name or actor.key, "actor")
+        actor_id = self.new_id(actor.name or actor.key, "actor", actor.key)
         kind = ACTOR_TYPES.get(_norm(actor.type))
         if kind is None:
             if actor.type.strip():
@@ -340,7 +386,7 @@ class Builder:
             cat_id = self.new_id(category.identifier or category.name, "requirements")
             items = []
             for item in category.items:
-                req_id = self.new_id(item.identifier or item.name, "req")
+                req_id = self.new_id(item.identifier or item.name, "req", item.key)
                 for key in (item.key, item.identifier, item.name, req_id):
                     if key:
                         self.requirement_keys.setdefault(_norm(key), req_id)
@@ -361,8 +407,8 @@ class Builder:
 
     def _information(self, key: str, identifier: str, name: str, description: str, where: Where,
                      requirements: list[str]) -> str:
-        info_id = self.new_id(identifier or name or key, "info")
-        self.info.append({"id": info_id, "name": name or identifier or key, "description": description,
+        info_id = self.new_id(identifier or name or key, "info", key)
+        self.info.append({"id": info_id, "name": name or identifier or info_id, "description": description,
                           "requirements": self._requirement_ids(requirements, where, info_id, "5 Requirement R-IDs")})
         for k in (key, identifier, name, info_id):
             if k:
@@ -383,7 +429,7 @@ class Builder:
     def _scenarios(self) -> list[dict[str, Any]]:
         scenarios: dict[str, dict[str, Any]] = {}
         for s in self.draft.scenarios:
-            scenario_id = self.new_id(s.name or s.number or s.key, "scenario")
+            scenario_id = self.new_id(s.name or s.number or s.key, "scenario", s.key)
             primary = self.actor(s.primary_actor, s.where, "primary actor")
             scenarios[scenario_id] = {
                 "id": scenario_id, "name": s.name or s.number or scenario_id, "description": s.description,
@@ -492,6 +538,16 @@ def _well_numbered(numbers: list[str]) -> bool:
         return False
     keys = [step_key(n) for n in numbers]
     return keys == sorted(keys)
+
+
+def _json_value(custom: DraftCustom | None) -> dict[str, Any]:
+    if custom is None:
+        return {}
+    try:
+        value = json.loads(custom.value)
+    except ValueError:
+        value = None
+    return value if isinstance(value, dict) else {}
 
 
 def build(draft: Draft, taken: set[str]) -> Imported:

@@ -142,7 +142,7 @@ class SheetReader:
                                        e.get("changes", ""), e.get("status", ""), where)
                           for e, where in self._entries("1.2")]
         draft.scope = self._single("1.3", "scope").value
-        draft.objectives = [o for o in self._single("1.3", "objectives").value.split("\n") if o.strip()]
+        draft.objectives = [o.strip() for o in self._single("1.3", "objectives").value.split("\n") if o.strip()]
         self._keep("1.3", "business_cases", "1.3 Related business case(s)")
         draft.short = self._single("1.4", "short").value
         draft.complete = self._single("1.4", "complete").value

@@ -11,16 +11,17 @@ Children the reader does not know are kept verbatim (custom information) with a 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypeAlias
 
 from lxml import etree
 
 from sgam.diagnostics import Diagnostic
 from sgam.enums import Severity
 from sgam.interchange import guard
-from sgam.interchange.build import split_list
+from sgam.interchange.build import IDS_KEY, split_list
 from sgam.interchange.draft import (
     Draft,
     DraftActor,
@@ -39,7 +40,7 @@ from sgam.interchange.draft import (
 )
 
 NAMESPACE = "http://www.SYC.org/IEC62559/part3/UC/V01/Build08082016"
-Element = etree._Element
+Element: TypeAlias = etree._Element
 
 
 def _name(element: Element) -> str:
@@ -114,6 +115,7 @@ class RepositoryReader(XmlReader):
         d = Draft(self.file, self.where(uc), Text(text(uc, "identifier"), self.where(uc)),
                   Text(text(uc, "name"), self.where(uc)))
         mrids = {(m.text or "").strip() for m in uc.iter() if isinstance(m.tag, str) and _name(m) == "mRID"}
+        mrids |= _exported_ids(uc)
         narrative = next(kids(uc, "Narrative"), None)
         d.scope, d.short, d.complete = text(uc, "scope"), text(narrative, "shortDescription"), text(
             narrative, "completeDescription")
@@ -259,6 +261,18 @@ class UseCaseReader(XmlReader):
         """The SGAM Domain and Zone children, as written."""
         return [Text((e.text or "").strip(), self.where(e)) for e in element
                 if isinstance(e.tag, str) and _name(e) in ("Domain", "Zone")]
+
+
+def _exported_ids(uc: Element) -> set[str]:
+    """The mRIDs an sgam export lists as this use case's (see xml_write): its information, for one."""
+    for custom in kids(uc, "CustomInformation"):
+        if text(custom, "key") == IDS_KEY:
+            try:
+                ids = json.loads(text(custom, "value"))
+            except ValueError:
+                return set()
+            return set(ids) if isinstance(ids, dict) else set()
+    return set()
 
 
 def _joined(name: str, description: str) -> str:
