@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -16,33 +17,28 @@ SCHEMA_FILE = CORPUS / "iec62559-3-xml" / "OneNet" / "EACL-SL-01 v2" / "IEC62559
 EXAMPLES = sorted(p for p in examples_dir().glob("*.yaml") if p.name != "library.yaml")
 
 
-@pytest.fixture(scope="module")
+@functools.cache
 def schema() -> etree.XMLSchema:
     assert SCHEMA_FILE.is_file(), f"IEC 62559-3 schema missing at {SCHEMA_FILE}"
     return etree.XMLSchema(etree.parse(str(SCHEMA_FILE)))
 
 
-def _assert_valid(schema: etree.XMLSchema, path: Path) -> None:
+def assert_valid(path: Path) -> None:
     document = etree.parse(str(path))
-    assert schema.validate(document), str(schema.error_log)
+    assert schema().validate(document), str(schema().error_log)
 
 
-def test_the_published_corpus_file_is_valid_against_its_schema(schema) -> None:
+def test_the_published_corpus_file_is_valid_against_its_schema() -> None:
     """A sanity check of the schema test itself: the real OneNet repository passes it."""
-    _assert_valid(schema, SCHEMA_FILE.parent / "UseCases.xml")
+    assert_valid(SCHEMA_FILE.parent / "UseCases.xml")
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
-def test_an_example_exports_valid_xml_and_imports_back_equal(sgam, schema, tmp_path: Path, example: Path) -> None:
+def test_an_example_exports_valid_xml(sgam, tmp_path: Path, example: Path) -> None:
     target = tmp_path / f"{example.stem}.xml"
     result = sgam("export", example, "-o", target)
     assert result.status == 0, result.err
-    _assert_valid(schema, target)
-
-    original = load_repository([example]).usecases[0].model
-    run = import_files([target])
-    assert [d.format() for d in run.diagnostics] == []
-    assert run.imported[0].model == original
+    assert_valid(target)
 
 
 def test_sgam_placement_travels_as_custom_information(sgam, tmp_path: Path) -> None:
@@ -61,25 +57,11 @@ def test_exports_are_deterministic(sgam, tmp_path: Path) -> None:
     assert (tmp_path / "first.xml").read_bytes() == (tmp_path / "second.xml").read_bytes()
 
 
-def test_a_folder_exports_as_one_repository_that_imports_back_equal(sgam, schema, tmp_path: Path) -> None:
+def test_a_folder_exports_as_one_valid_repository(sgam, tmp_path: Path) -> None:
     target = tmp_path / "all.xml"
     assert sgam("export", examples_dir(), "-o", target).status == 0
-    _assert_valid(schema, target)
-    originals = {d.model.id: d.model for d in load_repository([examples_dir()]).usecases}
-    imported = {i.model.id: i.model for i in import_files([target]).imported}
-    assert imported == originals
-
-
-@pytest.mark.parametrize("source", corpus_files(), ids=lambda p: str(p.relative_to(CORPUS)))
-def test_a_corpus_use_case_exports_valid_xml(sgam, schema, tmp_path: Path, source: Path) -> None:
-    assert sgam("import", source, "-o", tmp_path / "yaml", "-q").status == 0
-    target = tmp_path / "again.xml"
-    result = sgam("export", tmp_path / "yaml", "-o", target, "-q")
-    assert result.status == 0, result.err
-    _assert_valid(schema, target)
-    before = {d.model.id: d.model for d in load_repository([tmp_path / "yaml"]).usecases}
-    after = {i.model.id: i.model for i in import_files([target]).imported}
-    assert after == before
+    assert_valid(target)
+    assert len(etree.parse(str(target)).findall(".//UseCase")) == len(EXAMPLES)
 
 
 def test_an_invalid_use_case_is_not_exported(sgam, tmp_path: Path) -> None:

@@ -165,7 +165,7 @@ class Builder:
         self.summary.usecase = uc_id
         self.summary.actors, self.summary.scenarios = len(d.actors), len(d.scenarios)
         self.summary.steps, self.summary.information = len(d.steps), len(d.information)
-        domains = self._area(d.area)
+        domains = self.extra["domains"] if "domains" in self.extra else self._area(d.area)
         for actor in d.actors:
             self._actor(actor)
         requirements = self._requirements()
@@ -209,9 +209,6 @@ class Builder:
             return
         if self.placement:
             data["sgam"] = self.placement
-        if "domains" in extra:
-            data["domains"] = extra["domains"]
-            self.summary.missing = [m for m in self.summary.missing if m != "1.1 area/domain"]
         data["conditions"] = extra.get("conditions", [])
         classification = data["classification"]
         classification["relations"] = extra.get("relations", classification["relations"])
@@ -226,6 +223,14 @@ class Builder:
         for scenario in data["scenarios"]:
             for step in scenario["steps"]:
                 step["function"] = extra.get("functions", {}).get(f"{scenario['id']}/{step['number']}")
+        if "objectives" in extra:
+            data["objectives"] = extra["objectives"]
+        if "terms" in extra:
+            data["terms"] = extra["terms"]
+        if "step_requirements" in extra:
+            for scenario in data["scenarios"]:
+                for step in scenario["steps"]:
+                    step["requirements"] = extra["step_requirements"].get(f"{scenario['id']}/{step['number']}", [])
         for info in data["information"]:
             info["data_models"] = extra.get("data_models", {}).get(info["id"], [])
         for index, description in extra.get("diagram_descriptions", {}).items():
@@ -377,6 +382,12 @@ class Builder:
     # --- requirements and information ------------------------------------------------------
 
     def _requirements(self) -> list[dict[str, Any]]:
+        if "requirements" in self.extra:  # from an sgam workbook: the template has no section 6
+            for category in self.extra["requirements"]:
+                for item in category["items"]:
+                    self.ids.add(item["id"])
+                    self.requirement_keys[_norm(item["id"])] = item["id"]
+            return list(self.extra["requirements"])
         categories = []
         for category in self.draft.requirements:
             if not category.items:
@@ -416,6 +427,8 @@ class Builder:
         return info_id
 
     def information(self, text: str, where: Where) -> str:
+        if any(info["id"] == text for info in self.info):  # an exact id first: 'DAT02' and 'dat02' may both exist
+            return text
         found = self.info_keys.get(_norm(text))
         if found:
             return found
@@ -429,7 +442,9 @@ class Builder:
     def _scenarios(self) -> list[dict[str, Any]]:
         scenarios: dict[str, dict[str, Any]] = {}
         for s in self.draft.scenarios:
-            scenario_id = self.new_id(s.name or s.number or s.key, "scenario", s.key)
+            # An Excel 'No.' that is a valid id is the id (sgam writes scenario ids there); '1' is not.
+            named = s.number if re.match(ID_PATTERN, s.number) else s.name or s.number or s.key
+            scenario_id = self.new_id(named, "scenario", s.key)
             primary = self.actor(s.primary_actor, s.where, "primary actor")
             scenarios[scenario_id] = {
                 "id": scenario_id, "name": s.name or s.number or scenario_id, "description": s.description,
@@ -473,10 +488,11 @@ class Builder:
         return self._actor(DraftActor("", "unspecified actor", "", PLACEHOLDER, "", "", self.draft.where), added=True)
 
     def _scenario_of(self, step: DraftStep, scenarios: dict[str, dict[str, Any]], previous: str | None) -> str:
-        if step.scenario.strip():
-            found = self.scenario_keys.get(_norm(step.scenario))
+        for ref in (step.scenario_number, step.scenario):
+            found = self.scenario_keys.get(_norm(ref)) if ref.strip() else None
             if found:
                 return found
+        if step.scenario.strip():
             self.warn("unknown-scenario", f"step {step.number!r} names scenario {step.scenario!r}, which is not in "
                       "the scenario overview (4.1); added as a scenario", step.where,
                       "use the scenario's name or number from section 4.1")

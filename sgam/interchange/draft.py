@@ -105,6 +105,7 @@ class DraftStep:
     information: list[str]
     requirements: list[str]
     where: Where
+    scenario_number: str = ""  # Excel's 'Reference to Scenario number', tried before the name
 
 
 @dataclass

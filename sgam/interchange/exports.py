@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sgam.diagnostics import BadInput, Diagnostic
 from sgam.enums import Severity
+from sgam.interchange.xlsx_write import workbook_bytes
 from sgam.interchange.xml_write import repository_xml
 from sgam.loader import Repository
 from sgam.models import Actor
@@ -39,8 +40,6 @@ def export(repo: Repository, output: Path) -> None:
         name = usecases[0].name if len(usecases) == 1 else f"sgam use cases: {', '.join(u.id for u in usecases)}"
         write_bytes_atomic(output, repository_xml(usecases, library_actors(repo), name))
     elif suffix == ".xlsx":
-        from sgam.interchange.xlsx_write import workbook_bytes
-
         write_bytes_atomic(output, workbook_bytes(usecases, library_actors(repo)))
     else:
         raise BadInput(Diagnostic(Severity.error, "file-type", f"cannot export to {suffix or 'a file without suffix'!r}",

@@ -10,7 +10,6 @@ within their section, never by row number. A sheet is a use case when it holds t
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,50 +35,11 @@ from sgam.interchange.draft import (
     Text,
     Where,
 )
+from sgam.interchange.template import CUSTOM_SHEET, DATA_SHEET, SECTION, label_key, labels
 
-SECTION = re.compile(r"^(\d(?:\.\d)?)\s+\D")
-FIRST_SECTION = "1.1"
-# Labels of the template per section (spaces removed, case folded) -> field name. Rows that are
-# only headings inside a section map to "".
-LABELS: dict[str, dict[str, str]] = {
-    "1": {"instructionsareprovidedascommentsintherows": ""},
-    "1.1": {"usecaseidentification": "", "id": "id", "area/domain(s)/zone(s)": "area", "nameofusecase": "name"},
-    "1.2": {"versionno": "number", "date": "date", "nameofauthor(s)": "author", "changes": "changes",
-            "approvalstatus": "status"},
-    "1.3": {"scope": "scope", "objective(s)": "objectives", "relatedbusinesscase(s)": "business_cases"},
-    "1.4": {"shortdescription": "short", "completedescription": "complete"},
-    "1.5": {"id": "id", "name": "name", "description": "description",
-            "referencetomentionedusecaseobjectives": "objectives"},
-    "1.6": {"assumptions": "assumptions", "prerequisites": "prerequisites"},
-    "1.7": {"relationtootherusecases": "relations", "levelofdepth": "level_of_depth",
-            "prioritisation": "prioritisation", "prioritization": "prioritisation",
-            "generic,regionalornationalrelation": "generic", "natureoftheusecase": "nature",
-            "furtherkeywordsforclassification": "keywords"},
-    "1.8": {"generalremarks": "remarks"},
-    "2": {"diagramname": "name", "diagramtype": "kind", "diagramuritype": "uri_type", "diagramurivalue": "uri"},
-    "3": {},
-    "3.1": {"grouping": "grouping", "groupdescription": "group_description", "actorname": "name",
-            "actortype": "type", "actordescription": "description",
-            "furtherinformationspecifictothisusecase": "further"},
-    "3.2": {"name": "name", "no": "number", "referencestype": "type", "referencetype": "type",
-            "reference": "reference", "status": "status", "impactonusecase": "impact",
-            "originator/organisation": "originator", "originator/organization": "originator", "link": "link"},
-    "4": {},
-    "4.1": {"scenarioconditions": "", "no": "number", "scenarioname": "name", "scenariodescription": "description",
-            "primaryactor": "primary_actor", "triggeringevent": "triggering_event", "pre-condition": "pre_condition",
-            "precondition": "pre_condition", "postcondition": "post_condition", "post-condition": "post_condition"},
-    "4.2": {"scenarioname": "scenario", "stepno": "number", "event": "event", "nameofprocess/activity": "activity",
-            "descriptionofprocess/activity": "description", "service": "service",
-            "informationproducer(actor)": "producer", "informationreceiver(actor)": "receiver",
-            "informationexchanged(ids)": "information", "referencetoscenarionumber": "scenario_number"},
-    "5": {"requirement,r-ids": "requirements", "informationexchanged,id": "id", "nameofinformation": "name",
-          "descriptionofinformationexchanged": "description"},
-}
+FIRST_HEADING = label_key("1.1 Name of use case")
+LABELS = labels()
 IGNORED_SHEETS = {"instructions"}
-
-
-def _label_key(text: str) -> str:
-    return re.sub(r"\s+", "", text).casefold().rstrip(":.")
 
 
 def _text(value: Any) -> str:
@@ -142,12 +102,12 @@ class SheetReader:
                                        e.get("changes", ""), e.get("status", ""), where)
                           for e, where in self._entries("1.2")]
         draft.scope = self._single("1.3", "scope").value
-        draft.objectives = [o.strip() for o in self._single("1.3", "objectives").value.split("\n") if o.strip()]
+        draft.objectives = _lines(self._single("1.3", "objectives").value)
         self._keep("1.3", "business_cases", "1.3 Related business case(s)")
         draft.short = self._single("1.4", "short").value
         draft.complete = self._single("1.4", "complete").value
         draft.kpis = [DraftKpi(e.get("id", ""), e.get("name", ""), e.get("description", ""),
-                               split_list(e.get("objectives", "")), where) for e, where in self._entries("1.5")]
+                               _lines(e.get("objectives", "")), where) for e, where in self._entries("1.5")]
         self._keep("1.6", "assumptions", "1.6 Assumptions")
         self._keep("1.6", "prerequisites", "1.6 Prerequisites")
         draft.relations = split_list(self._single("1.7", "relations").value)
@@ -168,10 +128,10 @@ class SheetReader:
                                          e.get("name", ""), e.get("description", ""), e.get("primary_actor", ""),
                                          e.get("triggering_event", ""), e.get("pre_condition", ""),
                                          e.get("post_condition", ""), where) for e, where in self._entries("4.1")]
-        draft.steps = [DraftStep(e.get("scenario", "") or e.get("scenario_number", ""), e.get("number", ""),
+        draft.steps = [DraftStep(e.get("scenario", ""), e.get("number", ""),
                                  e.get("event", ""), e.get("activity", ""), e.get("description", ""),
                                  e.get("service", ""), e.get("producer", ""), e.get("receiver", ""),
-                                 split_list(e.get("information", "")), [], where)
+                                 split_list(e.get("information", "")), [], where, e.get("scenario_number", ""))
                        for e, where in self._entries("4.2")]
         draft.information = [DraftInformation(e.get("id", ""), e.get("id", ""), e.get("name", ""),
                                               e.get("description", ""), split_list(e.get("requirements", "")), where)
@@ -197,7 +157,7 @@ class SheetReader:
                 if values:
                     self._unknown(r, section, a or "(no label)", values)
                 continue
-            name = LABELS.get(section, {}).get(_label_key(label))
+            name = LABELS.get(section, {}).get(label_key(label))
             if name is None:
                 self._unknown(r, section, label, values)
             elif name:
@@ -268,6 +228,11 @@ class SheetReader:
                           e.get("grouping", ""), where)
 
 
+def _lines(text: str) -> list[str]:
+    """A list written one entry per line in a cell."""
+    return [line.strip() for line in text.split("\n") if line.strip()]
+
+
 def _grid(name: str, values: Any, formulas: Any) -> Grid:
     rows = [[_text(v) for v in row] for row in values.iter_rows(values_only=True)]
     found = {}
@@ -279,9 +244,24 @@ def _grid(name: str, values: Any, formulas: Any) -> Grid:
     return Grid(name, rows, found)
 
 
+def _sgam_sheet(grid: Grid, drafts: list[Draft]) -> None:
+    """Rows of an sgam sheet (use case, key, value[, reference]) go to that use case's custom information.
+
+    The data sheet's keys (sgam:ids, sgam:extra, sgam:placement) are what the builder reads back.
+    """
+    by_id = {d.identifier.value: d for d in drafts}
+    for r, row in enumerate(grid.rows[1:], start=2):  # row 1 holds the column titles
+        usecase, key, value, reference = (row + ["", "", "", ""])[:4]
+        draft = by_id.get(usecase, drafts[0])
+        if key:
+            draft.custom.append(DraftCustom(key, value, reference, grid.where(r, 2)))
+
+
 def is_usecase_sheet(grid: Grid) -> bool:
-    return any(SECTION.match(c) and SECTION.match(c).group(1) == FIRST_SECTION  # type: ignore[union-attr]
-               for row in grid.rows for c in row[:2])
+    """A sheet with the template's first heading; sgam's own extra sheets never are."""
+    if grid.name in (CUSTOM_SHEET, DATA_SHEET):
+        return False
+    return any(label_key(c) == FIRST_HEADING for row in grid.rows for c in row[:2])
 
 
 def read_workbook(path: Path) -> tuple[list[Draft], list[Diagnostic]]:
@@ -315,6 +295,9 @@ def read_workbook(path: Path) -> tuple[list[Draft], list[Diagnostic]]:
     if not drafts:
         raise guard.refuse(path, "no-usecase", "no sheet holds an IEC 62559-2 use case (the heading '1.1 Name of "
                            "use case' in column A or B)", "give a workbook made from the IEC 62559-2 template")
+    for grid in [g for g in others if g.name in (CUSTOM_SHEET, DATA_SHEET)]:
+        others.remove(grid)
+        _sgam_sheet(grid, drafts)
     for grid in others:
         text = "\n".join("\t".join(row).rstrip("\t") for row in grid.rows if any(row))
         where = Where(f"{grid.name}!A1")

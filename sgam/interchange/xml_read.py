@@ -56,7 +56,7 @@ def text(element: Element | None, name: str) -> str:
     if element is None:
         return ""
     for child in kids(element, name):
-        return "".join(child.itertext()).strip()
+        return "".join(child.itertext()).replace("\r\n", "\n").strip()
     return ""
 
 

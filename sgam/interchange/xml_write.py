@@ -21,6 +21,7 @@ from typing import Any
 from lxml import etree
 
 from sgam.interchange.build import EXTRA_KEY, IDS_KEY, PLACEMENT_KEY
+from sgam.interchange.carry import common_extra, shared_actors
 from sgam.interchange.xml_read import NAMESPACE, Element
 from sgam.models import Actor, UseCase
 
@@ -57,22 +58,13 @@ class UseCaseWriter:
 
     def __init__(self, usecase: UseCase, library_actors: dict[str, Actor]) -> None:
         self.uc = usecase
-        local = {a.id for a in usecase.actors}
-        self.shared = [library_actors[i] for i in sorted(self._actor_refs() - local) if i in library_actors]
+        self.shared = shared_actors(usecase, library_actors)
         self.actors = list(usecase.actors) + self.shared
         self.ids: dict[str, str] = {}
         self.extra: dict[str, Any] = {}
 
     def m(self, kind: str, element: str) -> str:
         return mrid(self.uc.id, kind, element)
-
-    def _actor_refs(self) -> set[str]:
-        found = {c.actor for c in self.uc.conditions}
-        for scenario in self.uc.scenarios:
-            found.add(scenario.primary_actor)
-            for step in scenario.steps:
-                found.update(a for a in (step.producer, step.receiver) if a)
-        return found
 
     # --- library entries -------------------------------------------------------------------
 
@@ -150,10 +142,7 @@ class UseCaseWriter:
             else:
                 self.extra.setdefault("kpi_objectives", {})[kpi.id] = kpi.objectives
         c = uc.classification
-        keywords = ", ".join(c.keywords)
-        if any("," in k or ";" in k or "\n" in k or " / " in k for k in c.keywords):
-            self.extra["keywords"] = c.keywords
-        _add(e, "keywords", keywords)
+        _add(e, "keywords", ", ".join(c.keywords))
         _add(e, "levelOfDepth", c.level_of_depth)
         _add(e, "mRID", self.m("usecase", uc.id))
         _add(e, "name", uc.name, always=True)
@@ -203,27 +192,9 @@ class UseCaseWriter:
                 anchor.addprevious(custom)  # type: ignore[union-attr]
 
     def _extras(self) -> None:
-        uc, c = self.uc, self.uc.classification
-        extra = self.extra
-        extra["domains"] = uc.domains
-        if uc.conditions:
-            extra["conditions"] = [x.model_dump(mode="json", exclude_defaults=True) for x in uc.conditions]
-        if c.relations:
-            extra["relations"] = [r.model_dump(mode="json") for r in c.relations]
-        for key in ("generic", "cluster"):
-            if getattr(c, key):
-                extra[key] = getattr(c, key) if key == "generic" else c.cluster.value  # type: ignore[union-attr]
-        organisations = {a.id: a.organisation for a in self.actors if a.organisation}
-        if organisations:
-            extra["organisations"] = organisations
-        if self.shared:
-            extra["library_actors"] = [a.id for a in self.shared]
-        functions = {f"{s.id}/{step.number}": step.function for s in uc.scenarios for step in s.steps if step.function}
-        if functions:
-            extra["functions"] = functions
-        models = {i.id: i.data_models for i in uc.information if i.data_models}
-        if models:
-            extra["data_models"] = models
+        self.extra.update(common_extra(self.uc, self.shared))
+        if self.uc.classification.generic:
+            self.extra["generic"] = self.uc.classification.generic
 
     def _custom(self, parent: Element, key: str, value: str, reference: str) -> None:
         custom = etree.SubElement(parent, "CustomInformation")
