@@ -9,9 +9,7 @@ import pytest
 from lxml import etree
 
 from sgam.files import examples_dir
-from sgam.interchange.imports import import_files
-from sgam.loader import load_repository
-from tests.test_import_corpus import CORPUS, corpus_files
+from tests.test_import_corpus import CORPUS
 
 SCHEMA_FILE = CORPUS / "iec62559-3-xml" / "OneNet" / "EACL-SL-01 v2" / "IEC62559-3_UC.xsd"
 EXAMPLES = sorted(p for p in examples_dir().glob("*.yaml") if p.name != "library.yaml")
