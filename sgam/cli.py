@@ -50,13 +50,13 @@ def cli(debug: bool) -> None:
 
 
 @contextmanager
-def _progress(quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
+def _progress(quiet: bool, what: str = "loading use cases") -> Iterator[Callable[[int, int], None] | None]:
     """A progress bar on a terminal for runs that take a moment; nothing otherwise."""
     if quiet or not sys.stderr.isatty():
         yield None
         return
     with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("loading use cases", total=None)
+        task = bar.add_task(what, total=None)
 
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
@@ -181,9 +181,15 @@ def new(usecase_id: str, output: Path | None, force: bool) -> int:
 @quiet_option
 def import_(files: tuple[Path, ...], folder: Path, as_json: bool, quiet: bool) -> int:
     """Import IEC 62559-2 workbooks (.xlsx, .xlsm) and IEC 62559-3 XML files as YAML use cases."""
-    run = import_files(list(files))
+    with _progress(quiet, "importing use cases") as progress:
+        run = import_files(list(files), progress)
     errors, warnings = _counts(run.diagnostics)
-    written = write_usecases(run, folder)
+    try:
+        written = write_usecases(run, folder)
+    except OSError as exc:
+        click.echo(f"{folder}: error[unwritable]: cannot write the use cases: {exc.strerror}\n    hint: give a "
+                   "folder you may write to (-o DIR)", err=True)
+        return BAD_INPUT
     if as_json:
         click.echo(json.dumps({
             "written": [str(p) for p in written],
@@ -224,6 +230,10 @@ def export_(paths: tuple[Path, ...], output: Path, quiet: bool) -> int:
         export(repo, output)
     except BadInput as exc:
         click.echo(exc.diagnostic.format(), err=True)
+        return BAD_INPUT
+    except OSError as exc:
+        click.echo(f"{output}: error[unwritable]: cannot write: {exc.strerror}\n    hint: give a path you may write "
+                   "to (-o FILE)", err=True)
         return BAD_INPUT
     if not quiet:
         click.echo(f"wrote {output}: {len(repo.usecases)} use case(s)", err=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,11 +44,16 @@ def read_drafts(path: Path) -> tuple[list[Draft], list[Diagnostic]]:
                               "IEC 62559-3 XML (.xml)"))
 
 
-def import_files(paths: list[Path], taken: set[str] | None = None) -> ImportRun:
-    """Read every file; a bad file is reported and skipped, the others still import."""
+def import_files(paths: list[Path], progress: Callable[[int, int], None] | None = None) -> ImportRun:
+    """Read every file; a bad file is reported and skipped, the others still import.
+
+    Use-case ids are unique across the run. `progress(done, total)` is called before each file.
+    """
     run = ImportRun()
-    taken = set() if taken is None else taken
-    for path in paths:
+    taken: set[str] = set()
+    for done, path in enumerate(paths):
+        if progress:
+            progress(done, len(paths))
         try:
             drafts, diagnostics = read_drafts(path)
         except BadInput as exc:

@@ -77,14 +77,19 @@ class UseCaseWriter:
             _add(a, "type", actor.type.value)
             self.ids[self.m("actor", actor.id)] = actor.id
 
+    def _entry(self, parent: Element, tag: str, kind: str, id_: str, name: str, description: str) -> Element:
+        """An identified library entry: description, identifier, mRID, name (the schema's order)."""
+        entry = etree.SubElement(parent, tag)
+        _add(entry, "description", description)
+        _add(entry, "identifier", id_, always=True)
+        _add(entry, "mRID", self.m(kind, id_))
+        _add(entry, "name", name, always=True)
+        self.ids[self.m(kind, id_)] = id_
+        return entry
+
     def business_objects(self, library: Element) -> None:
         for info in self.uc.information:
-            b = etree.SubElement(library, "BusinessObject")
-            _add(b, "description", info.description)
-            _add(b, "identifier", info.id, always=True)
-            _add(b, "mRID", self.m("information", info.id))
-            self.ids[self.m("information", info.id)] = info.id
-            _add(b, "name", info.name, always=True)
+            b = self._entry(library, "BusinessObject", "information", info.id, info.name, info.description)
             for req in info.requirements:
                 _ref(b, "Requirement", self.m("requirement", req))
 
@@ -97,18 +102,10 @@ class UseCaseWriter:
 
     def requirements(self, library: Element) -> None:
         for category in self.uc.requirements:
-            c = etree.SubElement(library, "RequirementCategory")
-            _add(c, "description", category.description)
-            _add(c, "identifier", category.category, always=True)
-            _add(c, "mRID", self.m("requirement-category", category.category))
-            _add(c, "name", category.name, always=True)
+            c = self._entry(library, "RequirementCategory", "requirement-category", category.category, category.name,
+                            category.description)
             for item in category.items:
-                r = etree.SubElement(c, "Requirement")
-                _add(r, "description", item.description)
-                _add(r, "identifier", item.id)
-                _add(r, "mRID", self.m("requirement", item.id))
-                self.ids[self.m("requirement", item.id)] = item.id
-                _add(r, "name", item.name)
+                self._entry(c, "Requirement", "requirement", item.id, item.name, item.description)
 
     # --- the use case ----------------------------------------------------------------------
 
