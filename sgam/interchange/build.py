@@ -21,7 +21,16 @@ from typing import Any
 from sgam.checks import _step_key as step_key
 from sgam.diagnostics import Diagnostic
 from sgam.enums import ActorType, Service, Severity, parse_domain, parse_zone
-from sgam.interchange.draft import Draft, DraftActor, DraftCustom, DraftStep, Text, Where
+from sgam.interchange.draft import (
+    Draft,
+    DraftActor,
+    DraftCustom,
+    DraftDiagram,
+    DraftReference,
+    DraftStep,
+    Text,
+    Where,
+)
 from sgam.models import ID_PATTERN, STEP_PATTERN, UseCase
 
 DOMAIN_KEY, ZONE_KEY = "sgam:domain", "sgam:zone"
@@ -317,13 +326,13 @@ class Builder:
         except OSError:
             return dt.date.today()
 
-    def _diagram(self, index: int, diagram: Any) -> dict[str, str]:
+    def _diagram(self, index: int, diagram: DraftDiagram) -> dict[str, str]:
         title = diagram.name or diagram.uri or f"diagram {index + 1}"
         if not diagram.uri_type.casefold().endswith("image"):  # an image is what a diagram file is by default
             self.keep("2 Diagram URI type", diagram.uri_type, diagram.where, title)
         return {"title": title, "file": diagram.uri, "description": diagram.kind}
 
-    def _reference(self, ref: Any) -> dict[str, str]:
+    def _reference(self, ref: DraftReference) -> dict[str, str]:
         ref_id = self.new_id(ref.number or ref.name or ref.reference, "ref")
         if ref.name and ref.reference and ref.name != ref.reference:
             self.keep("3.2 Name", ref.name, ref.where, ref_id)

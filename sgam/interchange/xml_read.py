@@ -109,7 +109,21 @@ class RepositoryReader(XmlReader):
         usecases = [u for lib in kids(root, "UseCaseLibrary") for u in kids(lib, "UseCase")]
         self.usecase_ids = {text(u, "mRID"): text(u, "identifier") or text(u, "name") for u in usecases}
         self.single = len(usecases) == 1
-        return [self.usecase(u) for u in usecases]
+        drafts = [self.usecase(u) for u in usecases]
+        self._unused(drafts)
+        return drafts
+
+    def _unused(self, drafts: list[Draft]) -> None:
+        """Library entries that no use case refers to are not imported: say so."""
+        used = {a.key for d in drafts for a in d.actors} | {i.key for d in drafts for i in d.information}
+        for kind, entries in (("actor", self.actors), ("business object", self.objects)):
+            for mrid, element in entries.items():
+                if mrid not in used:
+                    where = self.where(element)
+                    self.diagnostics.append(Diagnostic(
+                        Severity.warning, "unused-entry", f"{kind} {text(element, 'name')!r} of the library is used by "
+                        f"no use case; not imported (at {where.place})", self.file, where.line, 1,
+                        "refer to it from a use case, or remove it from the library"))
 
     def usecase(self, uc: Element) -> Draft:
         d = Draft(self.file, self.where(uc), Text(text(uc, "identifier"), self.where(uc)),
@@ -151,9 +165,18 @@ class RepositoryReader(XmlReader):
         d.references = [DraftReference(text(r, "number"), text(r, "name"), text(r, "type"), text(r, "name"),
                                        text(r, "status"), text(r, "impact"), text(r, "originatorOrganization"),
                                        text(r, "link"), self.where(r)) for r in kids(uc, "Reference")]
+        d.custom.extend(DraftCustom("3.2 Description", text(r, "description"), text(r, "number") or text(r, "name"),
+                                    self.where(r)) for r in kids(uc, "Reference") if text(r, "description"))
+        d.custom.extend(DraftCustom("3.1 Group description", text(g, "description"), text(g, "name"), self.where(g))
+                        for g in kids(uc, "ActorGrouping") if text(g, "description"))
+        requirements = {text(r, "mRID"): r for c in self.categories for r in kids(c, "Requirement")}
         for scenario in kids(uc, "Scenario"):
             d.scenarios.append(self.scenario(scenario))
-            d.steps.extend(self.steps(scenario, text(scenario, "mRID") or text(scenario, "name"), scenario))
+            for m in refs(scenario, "Requirement"):  # the model keeps requirements per step, not per scenario
+                req = requirements.get(m)
+                d.custom.append(DraftCustom("4.1 Requirement", text(req, "identifier") or text(req, "name") or m,
+                                            text(scenario, "name"), self.where(scenario)))
+            d.steps.extend(self.steps(scenario, text(scenario, "mRID") or text(scenario, "name")))
         d.information = [DraftInformation(m, text(b, "identifier"), text(b, "name"), text(b, "description"),
                                           refs(b, "Requirement"), self.where(b))
                          for m, b in self.objects.items() if m in mrids or self.single]
@@ -189,7 +212,8 @@ class RepositoryReader(XmlReader):
                              "\n".join(text(c, "description") for c in kids(s, "Precondition")),
                              "\n".join(text(c, "description") for c in kids(s, "Postcondition")), self.where(s))
 
-    def steps(self, parent: Element, scenario: str, s: Element) -> Iterator[DraftStep]:
+    def steps(self, parent: Element, scenario: str) -> Iterator[DraftStep]:
+        """The Activity (and ChildActivity) elements under `parent`, depth first, as steps."""
         for activity in parent:
             if not isinstance(activity.tag, str) or _name(activity) not in ("Activity", "ChildActivity"):
                 continue
@@ -198,7 +222,7 @@ class RepositoryReader(XmlReader):
                             ", ".join(refs(activity, "InformationProducer")),
                             ", ".join(refs(activity, "InformationReceiver")), refs(activity, "BusinessObject"),
                             refs(activity, "Requirement"), self.where(activity))
-            yield from self.steps(activity, scenario, s)
+            yield from self.steps(activity, scenario)
 
     def category(self, c: Element, mrids: set[str]) -> DraftCategory:
         items = [DraftRequirement(text(r, "mRID"), text(r, "identifier"), text(r, "name"), text(r, "description"))
@@ -253,7 +277,7 @@ class UseCaseReader(XmlReader):
                     text(step, "description"), text(step, "service"),
                     ", ".join(text(p, "id") for p in kids(step, "InformationProducer")),
                     ", ".join(text(r, "id") for r in kids(step, "InformationReceiver")),
-                    [text(i, "id") or text(i, "name") for i in kids(step, "InformationObject")], [], self.where(step)))
+                    [], [], self.where(step)))  # this dialect's steps name no information
         self.extra(uc, self.KNOWN, d)
         return [d]
 
