@@ -16,3 +16,13 @@ def test_the_benchmark_runs_on_small_sizes_and_prints_its_ratio() -> None:
     assert result.returncode == 0, result.stderr
     assert "sgam/baseline" in result.stdout
     assert "per-file growth from N=4 to N=8" in result.stdout
+
+
+def test_the_import_benchmark_runs_on_the_corpus_and_prints_its_ratios() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "benchmarks" / "bench_import.py"), "--repeat", "1"],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert [line.split()[:2] for line in result.stdout.splitlines()[1:4]] == [["xlsx", "25"], ["xml", "12"],
+                                                                            ["all", "37"]]

@@ -10,6 +10,8 @@ within their section, never by row number. A sheet is a use case when it holds t
 from __future__ import annotations
 
 import datetime as dt
+import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -233,10 +235,20 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.split("\n") if line.strip()]
 
 
+FORMULA = re.compile(rb"<f[\s>/]")
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether any sheet part has a formula element (sizes were checked by guard.check_zip)."""
+    with zipfile.ZipFile(path) as archive:
+        return any(FORMULA.search(archive.read(name)) for name in archive.namelist()
+                   if name.startswith("xl/worksheets/") and name.endswith(".xml"))
+
+
 def _grid(name: str, values: Any, formulas: Any) -> Grid:
     rows = [[_text(v) for v in row] for row in values.iter_rows(values_only=True)]
-    found = {}
-    for row in formulas.iter_rows():
+    found: dict[tuple[int, int], str] = {}
+    for row in formulas.iter_rows() if formulas is not None else ():
         for cell in row:
             if cell.data_type == "f":
                 text = getattr(cell.value, "text", None) or str(cell.value)
@@ -268,9 +280,10 @@ def read_workbook(path: Path) -> tuple[list[Draft], list[Diagnostic]]:
     """Every use-case sheet of the workbook as a draft, and the reader's warnings."""
     guard.check_zip(path)
     try:
-        # Two reads: openpyxl gives either the cached values or the formulas, never both.
+        # openpyxl gives either the cached values or the formulas, never both: a second read, only
+        # for the (rare) workbooks that hold formulas at all.
         values = openpyxl.load_workbook(path, data_only=True)
-        formulas = openpyxl.load_workbook(path, data_only=False)
+        formulas = openpyxl.load_workbook(path, data_only=False) if _has_formulas(path) else None
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on broken or hostile parts
         raise guard.refuse(path, "not-a-workbook", f"cannot read the workbook: {type(exc).__name__}: {exc}",
                            "save it again from Excel as .xlsx; entity declarations inside the workbook's XML "
@@ -281,7 +294,7 @@ def read_workbook(path: Path) -> tuple[list[Draft], list[Diagnostic]]:
             raise guard.refuse(path, "too-large", f"sheet {sheet.title!r} spans {sheet.max_row} rows and "
                                f"{sheet.max_column} columns; sgam reads at most {guard.MAX_ROWS} x "
                                f"{guard.MAX_COLUMNS}", "delete the empty rows and columns, or split the workbook")
-        grids.append(_grid(sheet.title, sheet, formulas[sheet.title]))
+        grids.append(_grid(sheet.title, sheet, formulas[sheet.title] if formulas else None))
     drafts: list[Draft] = []
     diagnostics: list[Diagnostic] = []
     others = []
