@@ -84,12 +84,12 @@ COMPONENT_TYPES = [
 PROTOCOLS = [
     ["IEC 61850-8-1 MMS", "TCP/IP"], ["IEC 60870-5-104", "TCP/IP"], ["OpenADR 2.0b", "HTTPS"],
     ["IEEE 2030.5", "HTTPS"], ["DLMS/COSEM", "TCP/IP"], ["OCPP 2.0.1", "WebSocket", "TLS"],
-    ["IEC 61968-100", "AMQP"], ["Modbus TCP", "TCP/IP"], ["MQTT 5", "TLS", "TCP/IP"], ["XMPP", "TLS", "TCP/IP"],
+    ["IEC 61968-100", "TLS", "TCP/IP"], ["Modbus TCP", "TCP/IP"], ["MQTT 5", "TLS", "TCP/IP"], ["XMPP", "TLS", "TCP/IP"],
     ["SunSpec Modbus", "TCP/IP"], ["IEC 62746-10-1", "HTTPS"],
 ]
 TRANSPORTS = ["TLS over TCP/IP", "IPsec VPN", "LTE-M private APN", "fibre", "PLC G3", "RF mesh", "Ethernet LAN"]
 DATA_MODELS = [
-    "IEC 61850-7-420 DSTO", "IEC 61850-7-4 MMXU", "IEC 61968-9 MeterReadings", "IEC 62325-451 Schedule",
+    "IEC 61850-7-420 DSTO", "IEC 61850-7-4 MMXU", "IEC 61968-9 MeterReadings", "IEC 62325-451-2 Schedule",
     "OpenADR 2.0b oadrEvent", "OpenADR 2.0b oadrReport", "IEC 61970-301 CIM", "IEEE 2030.5 DERControl",
     "OCPP 2.0.1 SetChargingProfile", "DLMS/COSEM Profile Generic", "IEC 62746-4 flexibility offer",
     "SunSpec 701 DER AC measurement",

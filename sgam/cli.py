@@ -1,7 +1,7 @@
 """The `sgam` command line.
 
 Exit status: 0 when all is well, 2 for bad input (the diagnostics say where and why), 1 for an
-internal error (rerun with --debug for the traceback).
+internal error (rerun with --debug for the traceback), 3 for gaps when `standards gaps --fail-on-gaps`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -21,25 +21,33 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.progress import Progress
+from rich.table import Table
 
-from sgam.checks import check
+from sgam.catalog import Catalog, load_catalog
 from sgam.diagnostics import BadInput, Diagnostic, did_you_mean
-from sgam.enums import Severity
+from sgam.enums import Domain, Layer, Severity, StandardKind, Zone, parse_domain, parse_zone
 from sgam.files import PACKAGE, default_paths, write_atomic
 from sgam.graph import SgamModel
 from sgam.interchange.exports import export
 from sgam.interchange.imports import import_files, write_usecases
-from sgam.loader import Repository, load_repository
-from sgam.models import ID_PATTERN
+from sgam.linking import where_it_applies
+from sgam.models import ID_PATTERN, Cell
 from sgam.plane import plane_json, print_planes
 from sgam.schema import SCHEMA_FILES, schema_text
+from sgam.standards import Gap, gaps, suggest
+from sgam.workspace import Workspace, load_workspace
 
-OK, INTERNAL, BAD_INPUT = 0, 1, 2
+OK, INTERNAL, BAD_INPUT, GAPS = 0, 1, 2, 3
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 quiet_option = click.option("--quiet", "-q", is_flag=True, help="Print only problems, no progress or summary.")
 strict_option = click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+
+catalog_option = click.option(
+    "--catalog", "catalog_dirs", multiple=True, type=click.Path(path_type=Path, file_okay=False),
+    help="A folder of your own catalog entries, added to the shipped catalog (repeatable).",
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -64,13 +72,22 @@ def _progress(quiet: bool, what: str = "loading use cases") -> Iterator[Callable
         yield advance
 
 
-def _load(paths: tuple[Path, ...], strict: bool, quiet: bool) -> tuple[Repository, list[Diagnostic]]:
+def _load(paths: tuple[Path, ...], catalog_dirs: tuple[Path, ...], strict: bool, quiet: bool) -> Workspace:
     with _progress(quiet) as progress:
-        repo = load_repository(paths or default_paths(), progress)
-    diagnostics = repo.diagnostics + check(repo)
+        workspace = load_workspace(paths or default_paths(), catalog_dirs, progress)
     if strict:
-        diagnostics = [replace(d, severity=Severity.error) for d in diagnostics]
-    return repo, diagnostics
+        workspace.diagnostics = [replace(d, severity=Severity.error) for d in workspace.diagnostics]
+    return workspace
+
+
+def _usable(workspace: Workspace, quiet: bool) -> SgamModel | None:
+    """The SGAM model when the input has no errors; else the errors are shown and None returned."""
+    errors, _ = _counts(workspace.diagnostics)
+    _report(workspace.diagnostics if errors or not quiet else [], err=True)
+    if errors or workspace.model is None:
+        click.echo("stopped: fix the errors above first (`sgam validate` lists them)", err=True)
+        return None
+    return workspace.model
 
 
 def _counts(diagnostics: list[Diagnostic]) -> tuple[int, int]:
@@ -85,12 +102,14 @@ def _report(diagnostics: list[Diagnostic], err: bool = False) -> None:
 
 @cli.command()
 @paths_argument
+@catalog_option
 @strict_option
 @json_option
 @quiet_option
-def validate(paths: tuple[Path, ...], strict: bool, as_json: bool, quiet: bool) -> int:
-    """Check use-case files (default: ./usecases, else the shipped examples)."""
-    repo, diagnostics = _load(paths, strict, quiet)
+def validate(paths: tuple[Path, ...], catalog_dirs: tuple[Path, ...], strict: bool, as_json: bool, quiet: bool) -> int:
+    """Check use-case files (default: ./usecases, else the shipped examples) and their standards."""
+    workspace = _load(paths, catalog_dirs, strict, quiet)
+    repo, diagnostics = workspace.repo, workspace.diagnostics
     errors, warnings = _counts(diagnostics)
     if as_json:
         click.echo(json.dumps({
@@ -111,23 +130,22 @@ def validate(paths: tuple[Path, ...], strict: bool, as_json: bool, quiet: bool) 
 @cli.command(name="map")
 @paths_argument
 @click.option("--usecase", "-u", help="Show one use case only (by id).")
+@catalog_option
 @strict_option
 @json_option
 @quiet_option
-def map_(paths: tuple[Path, ...], usecase: str | None, strict: bool, as_json: bool, quiet: bool) -> int:
+def map_(paths: tuple[Path, ...], usecase: str | None, catalog_dirs: tuple[Path, ...], strict: bool, as_json: bool,
+         quiet: bool) -> int:
     """Show the use cases on the SGAM planes: cells per layer, boundary crossings, gaps."""
-    repo, diagnostics = _load(paths, strict, quiet)
-    errors, _ = _counts(diagnostics)
-    _report(diagnostics if errors or not quiet else [], err=True)
-    if errors:
-        click.echo("not mapped: fix the errors above first (`sgam validate` lists them)", err=True)
+    workspace = _load(paths, catalog_dirs, strict, quiet)
+    model = _usable(workspace, quiet)
+    if model is None:
         return BAD_INPUT
-    known = [d.model.id for d in repo.usecases]
+    known = [d.model.id for d in workspace.repo.usecases]
     if usecase is not None and usecase not in known:
         click.echo(f"error: no use case {usecase!r}; {did_you_mean(usecase, known)}known: {', '.join(known)}",
                    err=True)
         return BAD_INPUT
-    model = SgamModel.build(repo)
     if as_json:
         click.echo(json.dumps(plane_json(model, usecase), indent=2))
     else:
@@ -136,12 +154,210 @@ def map_(paths: tuple[Path, ...], usecase: str | None, strict: bool, as_json: bo
     return OK
 
 
+@cli.group()
+def standards() -> None:
+    """The standards catalog: check it, browse it, and link use cases to it."""
+
+
+@standards.command(name="check")
+@catalog_option
+@strict_option
+@json_option
+@quiet_option
+def standards_check(catalog_dirs: tuple[Path, ...], strict: bool, as_json: bool, quiet: bool) -> int:
+    """Check the catalog itself: unique ids and aliases, relations and sources that resolve."""
+    catalog, diagnostics = load_catalog(catalog_dirs)
+    if strict:
+        diagnostics = [replace(d, severity=Severity.error) for d in diagnostics]
+    errors, warnings = _counts(diagnostics)
+    if as_json:
+        click.echo(json.dumps({"standards": len(catalog.standards), "sources": len(catalog.sources),
+                               "errors": errors, "warnings": warnings,
+                               "diagnostics": [d.to_json() for d in diagnostics]}, indent=2))
+    else:
+        _report(diagnostics)
+        if not quiet:
+            click.echo(f"{len(catalog.standards)} standard(s), {len(catalog.sources)} source(s): "
+                       f"{errors} error(s), {warnings} warning(s)", err=True)
+    return BAD_INPUT if errors else OK
+
+
+def _load_catalog(catalog_dirs: tuple[Path, ...]) -> Catalog | None:
+    """The catalog, or None after showing its errors."""
+    catalog, diagnostics = load_catalog(catalog_dirs)
+    errors, _ = _counts(diagnostics)
+    if errors:
+        _report(diagnostics, err=True)
+        click.echo("stopped: fix the catalog errors above first (`sgam standards check` lists them)", err=True)
+        return None
+    return catalog
+
+
+@standards.command(name="list")
+@click.option("--layer", type=click.Choice([layer.value for layer in Layer]), help="Only those placed on this layer.")
+@click.option("--domain", help="Only those placed in this SGAM domain.")
+@click.option("--zone", help="Only those placed in this SGAM zone.")
+@click.option("--kind", type=click.Choice([kind.value for kind in StandardKind]), help="Only this kind.")
+@click.option("--family", help="Only this family, e.g. 'IEC 61850'.")
+@catalog_option
+@json_option
+def standards_list(layer: str | None, domain: str | None, zone: str | None, kind: str | None, family: str | None,
+                   catalog_dirs: tuple[Path, ...], as_json: bool) -> int:
+    """List catalog entries, filtered by SGAM position, kind or family."""
+    catalog = _load_catalog(catalog_dirs)
+    if catalog is None:
+        return BAD_INPUT
+    wanted_domain, wanted_zone = _sgam_filter(domain, parse_domain, Domain), _sgam_filter(zone, parse_zone, Zone)
+    chosen = [
+        s for s in catalog.standards.values()
+        if (kind is None or StandardKind(kind) in s.kinds)
+        and (family is None or s.family.casefold() == family.casefold())
+        and any((layer is None or Layer(layer) in p.layers) and (wanted_domain is None or wanted_domain in p.domains)
+                and (wanted_zone is None or wanted_zone in p.zones) for p in s.positions)
+    ]
+    chosen.sort(key=lambda s: (s.family, s.id))
+    if as_json:
+        click.echo(json.dumps([s.model_dump(mode="json") for s in chosen], indent=2))
+        return OK
+    table = Table("id", "title", "kinds", "status", box=None)
+    for s in chosen:
+        table.add_row(s.id, s.title, ", ".join(k.value for k in s.kinds), s.status.value)
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    click.echo(f"{len(chosen)} of {len(catalog.standards)} standard(s)", err=True)
+    return OK
+
+
+def _sgam_filter(text: str | None, parse: Callable[[str], Any], enum: type[Domain | Zone]) -> Any:
+    if text is None:
+        return None
+    found = parse(text)
+    if found is None:
+        legal = [member.value for member in enum]
+        raise click.BadParameter(f"{text!r} is not an SGAM {enum.__name__.lower()}; "
+                                 f"{did_you_mean(text, legal)}legal: {', '.join(legal)}")
+    return found
+
+
+@standards.command(name="show")
+@click.argument("name")
+@catalog_option
+@json_option
+def standards_show(name: str, catalog_dirs: tuple[Path, ...], as_json: bool) -> int:
+    """Show one catalog entry (by id or alias) with its positions, sources and relations."""
+    catalog = _load_catalog(catalog_dirs)
+    if catalog is None:
+        return BAD_INPUT
+    standard = catalog.get(name)
+    if standard is None:
+        click.echo(f"error: {name!r} is not in the catalog\n    hint: {catalog.suggestion(name)}"
+                   "`sgam standards list` shows the names", err=True)
+        return BAD_INPUT
+    if as_json:
+        click.echo(json.dumps(standard.model_dump(mode="json"), indent=2))
+        return OK
+    origin = catalog.origins[standard.id]
+    lines = [f"{standard.id}: {standard.title}",
+             f"  {standard.publisher}, {standard.edition}, {standard.status.value}; family {standard.family}",
+             f"  kinds: {', '.join(k.value for k in standard.kinds)}",
+             f"  defined at {origin.where}" + (" (overrides the shipped entry)" if standard.id in catalog.overridden
+                                               else "")]
+    if standard.aliases:
+        lines.append(f"  also written: {', '.join(standard.aliases)}")
+    if standard.exchanges:
+        lines.append(f"  serves: {', '.join(e.value for e in standard.exchanges)}")
+    for position in standard.positions:
+        source = catalog.sources[position.source]
+        lines.append(f"  {where_it_applies(standard, tuple(position.layers))}; source: {source.title} "
+                     f"({source.year})")
+    for relation, targets in standard.relations:
+        if targets:
+            lines.append(f"  {relation.replace('_', ' ')}: {', '.join(targets)}")
+    if standard.description:
+        lines.append(f"  {standard.description}")
+    if standard.link:
+        lines.append(f"  {standard.link}")
+    click.echo("\n".join(lines))
+    return OK
+
+
+@standards.command(name="suggest")
+@paths_argument
+@click.option("--limit", default=5, show_default=True, help="Candidates per need.")
+@catalog_option
+@json_option
+@quiet_option
+def standards_suggest(paths: tuple[Path, ...], limit: int, catalog_dirs: tuple[Path, ...], as_json: bool,
+                      quiet: bool) -> int:
+    """Ranked standards for each link and exchanged information that lacks one, with the reasons."""
+    workspace = _load(paths, catalog_dirs, False, quiet)
+    model = _usable(workspace, quiet)
+    if model is None:
+        return BAD_INPUT
+    found = suggest(model, workspace.catalog, limit)
+    if as_json:
+        click.echo(json.dumps([asdict(s) for s in found], indent=2, default=_json_default))
+        return OK
+    for suggestion in found:
+        need = suggestion.need
+        click.echo(f"{need.usecase}: {need.label} {need.why}; needs {need.need} ({need.layer.value} layer)")
+        for rank, candidate in enumerate(suggestion.candidates, 1):
+            click.echo(f"  {rank}. {candidate.standard} [{candidate.score:g}]: {'; '.join(candidate.reasons)}")
+        if not suggestion.candidates:
+            click.echo("  no catalog entry is positioned there; add one with --catalog")
+    if not quiet:
+        click.echo(f"{len(found)} need(s)", err=True)
+    return OK
+
+
+@standards.command(name="gaps")
+@paths_argument
+@click.option("--fail-on-gaps", is_flag=True, help="Exit with status 3 when there is any gap.")
+@catalog_option
+@json_option
+@quiet_option
+def standards_gaps(paths: tuple[Path, ...], fail_on_gaps: bool, catalog_dirs: tuple[Path, ...], as_json: bool,
+                   quiet: bool) -> int:
+    """Missing information models, protocols and security; bare SGAM cells; drafts and retired standards in use."""
+    workspace = _load(paths, catalog_dirs, False, quiet)
+    model = _usable(workspace, quiet)
+    if model is None:
+        return BAD_INPUT
+    found = gaps(model, workspace.catalog)
+    by_usecase: dict[str, list[Gap]] = {}
+    for gap in found:
+        by_usecase.setdefault(gap.usecase, []).append(gap)
+    kinds = sorted({gap.kind for gap in found})
+    if as_json:
+        click.echo(json.dumps({
+            "usecases": {uc: [asdict(g) for g in items] for uc, items in by_usecase.items()},
+            "repository": {kind: sum(g.kind == kind for g in found) for kind in kinds},
+        }, indent=2))
+    else:
+        for usecase, items in by_usecase.items():
+            click.echo(f"{usecase}: {len(items)} gap(s)")
+            for gap in items:
+                click.echo(f"  {gap.kind}: {gap.message}")
+        summary = ", ".join(f"{sum(g.kind == kind for g in found)} {kind}" for kind in kinds)
+        click.echo(f"repository: {len(found)} gap(s)" + (f" ({summary})" if summary else ""), err=quiet)
+    return GAPS if fail_on_gaps and found else OK
+
+
+def _json_default(value: Any) -> Any:
+    """Cells and frozensets in analysis results, as JSON."""
+    if isinstance(value, Cell):
+        return {"domain": value.domain.value, "zone": value.zone.value}
+    if isinstance(value, frozenset | set):
+        return sorted(value, key=str)
+    raise TypeError(type(value).__name__)
+
+
 @cli.command()
-@click.option("--library", is_flag=True, help="The schema of shared library files instead of use cases.")
+@click.option("--library", "kind", flag_value="library", help="The schema of shared library files.")
+@click.option("--catalog", "kind", flag_value="catalog", help="The schema of standards catalog files.")
 @click.option("--output", "-o", type=click.Path(path_type=Path), help="Write to this file instead of stdout.")
-def schema(library: bool, output: Path | None) -> int:
-    """Print the JSON Schema of use-case files (generated from the models)."""
-    text = schema_text("library" if library else "usecase")
+def schema(kind: str | None, output: Path | None) -> int:
+    """Print the JSON Schema of use-case files (or of library or catalog files), generated from the models."""
+    text = schema_text(kind or "usecase")
     if output is None:
         click.echo(text, nl=False)
     else:
@@ -217,12 +433,14 @@ def import_(files: tuple[Path, ...], folder: Path, as_json: bool, quiet: bool) -
 @paths_argument
 @click.option("--output", "-o", required=True, type=click.Path(path_type=Path, dir_okay=False),
               help="FILE.xml (IEC 62559-3 UseCaseRepository) or FILE.xlsx (IEC 62559-2 template).")
+@catalog_option
 @quiet_option
-def export_(paths: tuple[Path, ...], output: Path, quiet: bool) -> int:
+def export_(paths: tuple[Path, ...], output: Path, catalog_dirs: tuple[Path, ...], quiet: bool) -> int:
     """Export use cases (and the library actors they use) to IEC 62559-3 XML or the IEC 62559-2 workbook."""
-    repo, diagnostics = _load(paths, False, quiet)
-    errors, _ = _counts(diagnostics)
-    _report([d for d in diagnostics if errors or not quiet], err=True)
+    workspace = _load(paths, catalog_dirs, False, quiet)
+    repo = workspace.repo
+    errors, _ = _counts(workspace.diagnostics)
+    _report([d for d in workspace.diagnostics if errors or not quiet], err=True)
     if errors:
         click.echo("not exported: fix the errors above first (`sgam validate` lists them)", err=True)
         return BAD_INPUT

@@ -170,3 +170,43 @@ class NetworkType(str, Enum):
 class Severity(str, Enum):
     error = "error"
     warning = "warning"
+
+
+class StandardKind(str, Enum):
+    """What part of the interoperability problem a standard solves (the SG-CG layers' concerns)."""
+
+    information_model = "information model"
+    message_profile = "message profile"
+    application_protocol = "application protocol"
+    transport = "network/transport"
+    security = "security"
+    requirement = "requirement/certification"
+    method = "method/architecture"
+
+
+class StandardStatus(str, Enum):
+    published = "published"
+    draft = "draft"
+    withdrawn = "withdrawn"
+    superseded = "superseded"
+
+
+class ExchangeKind(str, Enum):
+    """Kinds of information exchange a standard serves; information objects may say which they are."""
+
+    telecontrol = "telecontrol"
+    der_control = "DER setpoint/schedule"
+    measurement = "measurement report"
+    meter_reading = "meter reading"
+    dr_event = "DR event"
+    market = "market document"
+    grid_model = "grid-model exchange"
+    ev_charging = "EV charging session"
+    protection = "protection"
+    phasor = "synchrophasor"
+    time_sync = "time synchronisation"
+    configuration = "device configuration"
+    building_automation = "building automation"
+    asset_management = "asset management"
+    security_management = "security management"
+    customer_data = "customer energy data"

@@ -11,6 +11,10 @@ Edges (key = relation):
   actor|component -realises-> function                              link -connects-> component
   actor -exchanges-> actor   (one edge per step that moves information; key 'scenario#step')
   information -carried_by-> link      use case -contains-> element
+  link|information -standard-> standard   (the catalog entries the element names; key 'standard:ID')
+
+Standards are nodes 'standard/ID' (attribute `standard`: the catalog entry); steps keep theirs on
+the 'exchanges' edge and in `Exchange.standards`, which also holds their information's and links'.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
@@ -26,6 +30,9 @@ from sgam.enums import ActorType, Domain, Layer, Zone
 from sgam.loader import Repository, paused_gc
 from sgam.models import Cell
 from sgam.resolve import Element, Scope, library_index
+
+if TYPE_CHECKING:
+    from sgam.linking import StandardLinks
 
 LAYER_OF_KIND = {
     "role": Layer.business,
@@ -57,6 +64,7 @@ class Exchange:
     to_cells: frozenset[Cell]
     from_organisation: str
     to_organisation: str
+    standards: tuple[str, ...] = ()  # catalog ids: the step's own, its information's, its links'
 
     @property
     def crosses(self) -> list[str]:
@@ -78,19 +86,20 @@ class SgamModel:
     exchanges: list[Exchange] = field(default_factory=list)
 
     @classmethod
-    def build(cls, repo: Repository) -> SgamModel:
-        """The graph of all use cases in the repository (references assumed checked)."""
+    def build(cls, repo: Repository, links: StandardLinks | None = None) -> SgamModel:
+        """The graph of all use cases in the repository (references assumed checked), with the
+        standards they name when `links` is given."""
         with paused_gc():
-            return cls._build(repo)
+            return cls._build(repo, links)
 
     @classmethod
-    def _build(cls, repo: Repository) -> SgamModel:
+    def _build(cls, repo: Repository, links: StandardLinks | None) -> SgamModel:
         model = cls()
         library, _ = library_index(repo)  # clashes are the checks' business
         steps: list[_Step] = []  # information-moving steps, in file order
         for document in repo.usecases:
             scope, _ = Scope.of(document, library)
-            _Builder(model, scope, document.model.id, steps).add()
+            _Builder(model, scope, document.model.id, steps, links).add()
         _derive_cells(model.graph, steps)
         model.exchanges = [_exchange(model.graph, *step) for step in steps]
         return model
@@ -102,6 +111,11 @@ class SgamModel:
         """Node ids, optionally only one kind and only those one use case contains."""
         pool = self.graph.successors(f"{usecase}/usecase/{usecase}") if usecase else self.graph.nodes
         return [n for n in pool if kind is None or self.graph.nodes[n]["kind"] == kind]
+
+    def standards(self, node: str) -> list[str]:
+        """Catalog ids an element (link or information object) names."""
+        return [self.graph.nodes[v]["id"] for _, v, d in self.graph.out_edges(node, data=True)
+                if d["relation"] == "standard"]
 
     def cells(self, layer: Layer, usecase: str | None = None) -> dict[Cell, list[str]]:
         """What sits in each (domain, zone) cell of one layer."""
@@ -146,6 +160,7 @@ class _Builder:
     scope: Scope
     usecase: str
     steps: list[_Step]
+    links: StandardLinks | None
     used: dict[str, str] = field(default_factory=dict)  # id -> node, for the ids this use case uses
 
     def node(self, id_: str) -> str | None:
@@ -167,6 +182,10 @@ class _Builder:
             )
             if element.kind == "actor":
                 graph.nodes[key].update(organisation=data.organisation, actor_type=data.type)
+            elif element.kind == "information":
+                graph.nodes[key]["exchange"] = data.exchange
+            elif element.kind == "link":
+                graph.nodes[key]["network"] = data.network
         graph.add_edge(self.root, key, key="contains", relation="contains")
         self.used[id_] = key
         return key
@@ -199,6 +218,9 @@ class _Builder:
                     self.edge(self.node(data.id), self.node(component), "connects")
             elif element.kind == "scenario":
                 self.add_steps(data)
+            if element.kind in ("link", "information"):
+                for standard in self.standards_of(element.kind, element.id):
+                    self.edge(self.node(element.id), self.standard(standard), "standard", key=f"standard:{standard}")
         # Library components join the use case only through the actors it uses.
         for actor in self.model.nodes(kind="actor", usecase=self.usecase):
             for component in self.scope.hosts.get(self.model.graph.nodes[actor]["id"], ()):
@@ -211,13 +233,34 @@ class _Builder:
             producer, receiver = self.node(step.producer), self.node(step.receiver)
             if producer is None or receiver is None:
                 continue
+            carriers = self.scope.links_between(step.producer, step.receiver)
+            named = [
+                *self.standards_of("step", f"{scenario.id}#{step.number}"),
+                *(s for info in step.information for s in self.standards_of("information", info)),
+                *(s for link in carriers for s in self.standards_of("link", link)),
+            ]
             data = {"usecase": self.usecase, "scenario": scenario.id, "step": step.number,
-                    "service": step.service.value, "information": tuple(step.information)}
+                    "service": step.service.value, "information": tuple(step.information),
+                    "standards": tuple(dict.fromkeys(named))}
             self.edge(producer, receiver, "exchanges", key=f"{scenario.id}#{step.number}", **data)
             self.steps.append((producer, receiver, data))
-            for link in self.scope.links_between(step.producer, step.receiver):
+            for link in carriers:
                 for info in step.information:
                     self.edge(self.node(info), self.node(link), "carried_by", key=f"carried_by:{link}")
+
+    def standards_of(self, kind: str, id_: str) -> list[str]:
+        return self.links.of(self.usecase, kind, id_) if self.links else []
+
+    def standard(self, standard_id: str) -> str:
+        """The node of a catalog entry, added on first use; the use case contains the standards it names."""
+        key = f"standard/{standard_id}"
+        if key not in self.model.graph:
+            assert self.links is not None
+            entry = self.links.catalog.standards[standard_id]
+            self.model.graph.add_node(key, kind="standard", id=standard_id, owner="catalog", name=entry.title,
+                                      layer=None, cells=set(), declared=False, standard=entry)
+        self.model.graph.add_edge(self.root, key, key="contains", relation="contains")
+        return key
 
 
 def _derive_cells(graph: nx.MultiDiGraph, steps: list[_Step]) -> None:
@@ -251,4 +294,5 @@ def _exchange(graph: nx.MultiDiGraph, producer: str, receiver: str, edge: dict[s
         producer=source["id"], receiver=target["id"], information=edge["information"],
         from_cells=frozenset(source["cells"]), to_cells=frozenset(target["cells"]),
         from_organisation=source["organisation"], to_organisation=target["organisation"],
+        standards=edge["standards"],
     )

@@ -21,7 +21,7 @@ from sgam.enums import Severity
 from sgam.models import Library, UseCase
 from sgam.source import MAX_BYTES, PathPart, SourceFile, read_source
 
-M = TypeVar("M", UseCase, Library)
+M = TypeVar("M", bound=BaseModel)
 
 YAML_SUFFIXES = (".yaml", ".yml")
 
@@ -108,24 +108,33 @@ def _is_library(data: bytes) -> bool:
 
 
 def load_file(path: Path) -> Document[UseCase] | Document[Library]:
-    """Read, parse and validate one file; raises BadInput with a located diagnostic."""
+    """Read, parse and validate one use-case or library file; raises BadInput(s) with located diagnostics."""
     source = read_source(path)
+    data = parse_mapping(source, "a use case starts with 'id:', 'name:', ...; see `sgam new ID`")
+    # A stray 'library:' in a use case is an unknown key, not a reason to read it as a library.
+    if "library" in data and "id" not in data:
+        return Document(source, validate(source, data, Library))
+    return Document(source, validate(source, data, UseCase))
+
+
+def parse_mapping(source: SourceFile, hint: str) -> dict[str, Any]:
+    """The file's YAML, which must be a mapping of keys; `hint` says how such a file starts."""
     data = source.parse()
     if data is None:
-        raise BadInput(Diagnostic(Severity.error, "empty", "the file is empty", source.name, 1, 1,
-                                  "start from the skeleton that `sgam new ID` writes"))
+        raise BadInput(Diagnostic(Severity.error, "empty", "the file is empty", source.name, 1, 1, hint))
     if not isinstance(data, dict):
         line, column = source.locate(())
         raise BadInput(Diagnostic(
             Severity.error, "not-a-mapping", f"the file holds {_describe(data)}, not a mapping of keys",
-            source.name, line, column, "a use case starts with 'id:', 'name:', ...; see `sgam new ID`",
+            source.name, line, column, hint,
         ))
-    # A stray 'library:' in a use case is an unknown key, not a reason to read it as a library.
-    model_class: type[UseCase | Library] = Library if "library" in data and "id" not in data else UseCase
+    return data
+
+
+def validate(source: SourceFile, data: dict[str, Any], model_class: type[M]) -> M:
+    """The data as a `model_class`; every pydantic error becomes a located diagnostic."""
     try:
-        if model_class is Library:
-            return Document(source, Library.model_validate(data))
-        return Document(source, UseCase.model_validate(data))
+        return model_class.model_validate(data)
     except ValidationError as exc:
         errors = _without_echoes(exc.errors())
         raise BadInputs([_from_pydantic(source, model_class, error) for error in errors]) from None

@@ -22,6 +22,7 @@ from sgam.enums import (
     ActorType,
     Cluster,
     Domain,
+    ExchangeKind,
     NetworkType,
     Service,
     Zone,
@@ -78,6 +79,16 @@ StepNumber = Annotated[
         "anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": STEP_PATTERN}],
         "description": "Step number: 1, 2, 2.1, 3a ...",
     }),
+]
+
+
+StandardRef = Annotated[
+    str,
+    Field(
+        min_length=1,
+        description="A standard from the catalog (id or alias), optionally followed by a detail: "
+        "'IEC 61850-7-420 DSTO'. `sgam standards list` shows the names.",
+    ),
 ]
 
 
@@ -206,6 +217,9 @@ class Step(Strict):
     information: list[Id] = Field(default_factory=list, description="Ids of the information exchanged.")
     requirements: list[Id] = Field(default_factory=list, description="Ids of requirements (section 6).")
     function: Id | None = Field(None, description="Function (SGAM function layer) the step belongs to.")
+    standards: list[StandardRef] = Field(
+        default_factory=list, description="Standards this step uses beyond those of its information and links."
+    )
 
 
 class Scenario(Strict):
@@ -231,10 +245,12 @@ class Information(Strict):
     name: str
     description: str
     requirements: list[Id] = Field(default_factory=list)
-    data_models: list[str] = Field(
+    data_models: list[StandardRef] = Field(
         default_factory=list,
-        description="Canonical data models that describe it, e.g. 'IEC 61850-7-420 DSTO', 'OpenADR 2.0b oadrEvent'.",
+        description="Information models that describe it: a catalog standard, then the object in it, "
+        "e.g. 'IEC 61850-7-420 DSTO', 'OpenADR 2.0b oadrDistributeEvent'.",
     )
+    exchange: ExchangeKind | None = Field(None, description="Kind of exchange, used to rank standard suggestions.")
 
 
 class Requirement(Strict):
@@ -316,7 +332,11 @@ class Link(Strict):
 
     id: Id
     between: list[Id] = Field(min_length=2, max_length=2, description="The two components it connects.")
-    protocols: list[str] = Field(min_length=1, description="Protocol stack, application layer first.")
+    protocols: list[StandardRef] = Field(
+        default_factory=list,
+        description="Protocol stack from the catalog, application layer first, security included, e.g. "
+        "'IEC 61850-8-2', 'TLS 1.2 mutual authentication'. A link that names none shows up as a gap.",
+    )
     transport: str = ""
     network: NetworkType | None = Field(None, description="SG-CG network type A to M.")
     description: str = ""

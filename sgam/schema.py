@@ -7,10 +7,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from sgam.catalog import CatalogFile
 from sgam.files import SCHEMAS
 from sgam.models import Library, UseCase
 
-MODELS: dict[str, type[BaseModel]] = {"usecase": UseCase, "library": Library}
+MODELS: dict[str, type[BaseModel]] = {"usecase": UseCase, "library": Library, "catalog": CatalogFile}
 
 
 def json_schema(kind: str) -> dict[str, Any]:

@@ -141,7 +141,7 @@ sgam:
   links:
     - id: hes-meter
       between: [hes-server, smart-meter]
-      protocols: [DLMS/COSEM, PLC]
+      protocols: [DLMS/COSEM, TCP/IP]
 """
 VALID_LINES = VALID_USECASE.count("\n")
 assert VALID_USECASE.count("    author: Metering team\n") == 1

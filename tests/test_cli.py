@@ -69,7 +69,7 @@ def test_internal_errors_exit_1_with_a_hint_and_no_traceback(sgam, usecase: Path
     def explode(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("sgam.cli.check", explode)
+    monkeypatch.setattr("sgam.workspace.check", explode)
     result = sgam("validate", usecase)
     assert result.status == 1
     assert "internal error: RuntimeError: boom" in result.err
@@ -102,7 +102,7 @@ def test_map_refuses_a_repository_with_errors(sgam, usecase: Path) -> None:
     result = sgam("map", usecase)
     assert result.status == 2
     assert "'GOT' is not a valid service" in result.err
-    assert "not mapped" in result.err and result.out == ""
+    assert "stopped: fix the errors" in result.err and result.out == ""
 
 
 def test_map_of_an_unknown_use_case_suggests_the_near_one(sgam, usecase: Path) -> None:
@@ -116,10 +116,10 @@ def test_schema_prints_the_generated_schema(sgam) -> None:
     assert json.loads(sgam("schema", "--library").out)["title"] == "sgam shared library"
 
 
-@pytest.mark.parametrize("kind", ["usecase", "library"])
+@pytest.mark.parametrize("kind", ["usecase", "library", "catalog"])
 def test_committed_schemas_match_the_models(kind: str) -> None:
     assert SCHEMA_FILES[kind].read_text(encoding="utf-8") == schema_text(kind), (
-        f"run: sgam schema {'--library ' if kind == 'library' else ''}-o {SCHEMA_FILES[kind].relative_to(REPO)}"
+        f"run: sgam schema {'' if kind == 'usecase' else '--' + kind + ' '}-o {SCHEMA_FILES[kind].relative_to(REPO)}"
     )
 
 

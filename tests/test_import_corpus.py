@@ -16,9 +16,8 @@ import openpyxl
 import pytest
 from lxml import etree
 
-from sgam.checks import check
 from sgam.enums import Severity
-from sgam.loader import load_repository
+from sgam.workspace import load_workspace
 
 CORPUS = Path(os.environ.get("SGAM_CORPUS", "/work/shared/corpus"))
 TEMPLATE = CORPUS / "iec62559-2-xlsx" / "IEC62559-2_TEMPLATE.xlsx"
@@ -106,9 +105,9 @@ def test_a_corpus_file_imports_validates_and_keeps_its_counts(sgam, tmp_path: Pa
     found = [(s["actors"], s["scenarios"], s["steps"], s["information"]) for s in report["summaries"]]
     assert found == expected
 
-    repo = load_repository([tmp_path])
-    errors = [d.format() for d in repo.diagnostics + check(repo) if d.severity is Severity.error]
-    assert errors == []
+    workspace = load_workspace([tmp_path])  # what `sgam validate` checks, standards included
+    repo = workspace.repo
+    assert [d.format() for d in workspace.diagnostics if d.severity is Severity.error] == []
     assert len(repo.usecases) == len(expected)
     by_id = {d.model.id: d.model for d in repo.usecases}
     for summary in report["summaries"]:

@@ -1,4 +1,4 @@
-"""An installed wheel works outside the checkout: schema, skeleton and examples travel with it."""
+"""An installed wheel works outside the checkout: schemas, skeleton, examples and catalog travel with it."""
 
 from __future__ import annotations
 
@@ -37,6 +37,14 @@ def test_the_wheel_carries_schemas_skeleton_and_examples(installed: Path) -> Non
     assert (package / "skeleton.yaml").is_file()
     shipped = sorted(p.name for p in (package / "examples").glob("*.yaml"))
     assert shipped == sorted(p.name for p in (REPO / "usecases").glob("*.yaml"))
+    catalog = sorted(p.name for p in (package / "standards_catalog").glob("*.yaml"))
+    assert catalog == sorted(p.name for p in (REPO / "standards_catalog").glob("*.yaml"))
+
+
+def test_the_installed_tool_finds_its_catalog(installed: Path, tmp_path: Path) -> None:
+    result = run(installed, tmp_path, "standards", "check", "--strict")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert run(installed, tmp_path, "standards", "show", "OpenADR 2.0b").returncode == 0
 
 
 def test_the_installed_tool_validates_its_examples_from_anywhere(installed: Path, tmp_path: Path) -> None:

@@ -231,7 +231,9 @@ class Builder:
                           if a["id"] not in library]
         for scenario in data["scenarios"]:
             for step in scenario["steps"]:
-                step["function"] = extra.get("functions", {}).get(f"{scenario['id']}/{step['number']}")
+                at = f"{scenario['id']}/{step['number']}"
+                step["function"] = extra.get("functions", {}).get(at)
+                step["standards"] = extra.get("step_standards", {}).get(at, [])
         if "objectives" in extra:
             data["objectives"] = extra["objectives"]
         if "terms" in extra:
@@ -242,6 +244,7 @@ class Builder:
                     step["requirements"] = extra["step_requirements"].get(f"{scenario['id']}/{step['number']}", [])
         for info in data["information"]:
             info["data_models"] = extra.get("data_models", {}).get(info["id"], [])
+            info["exchange"] = extra.get("exchanges", {}).get(info["id"])
         for index, description in extra.get("diagram_descriptions", {}).items():
             data["diagrams"][int(index)]["description"] = description
         for kpi in data["kpis"]:

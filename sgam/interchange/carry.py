@@ -47,5 +47,8 @@ def common_extra(usecase: UseCase, shared: list[Actor]) -> dict[str, Any]:
         "functions": {f"{s.id}/{step.number}": step.function for s in usecase.scenarios for step in s.steps
                       if step.function},
         "data_models": {i.id: i.data_models for i in usecase.information if i.data_models},
+        "exchanges": {i.id: i.exchange.value for i in usecase.information if i.exchange},
+        "step_standards": {f"{s.id}/{step.number}": step.standards for s in usecase.scenarios for step in s.steps
+                           if step.standards},
     }
     return {key: value for key, value in found.items() if value}
