@@ -6,9 +6,11 @@ real corpus; the XML on the way validates against the published schema.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from sgam.files import examples_dir
 from sgam.interchange.imports import import_files
@@ -47,3 +49,20 @@ def test_a_corpus_use_case_round_trips_through_both_formats(sgam, tmp_path: Path
         if suffix == ".xml":
             assert_valid(target)
         assert {i.model.id: i.model for i in import_files([target]).imported} == before, suffix
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".xml"])
+def test_step_standards_and_exchange_kinds_round_trip(sgam, tmp_path: Path, suffix: str) -> None:
+    """Fields the examples do not use yet travel too: a step's standards, an information's exchange kind."""
+    data = yaml.safe_load((examples_dir() / "dso-volt-var-der.yaml").read_text())
+    data["scenarios"][0]["steps"][0]["standards"] = ["IEC 61850-7-420 DVVR"]
+    data["information"][0]["exchange"] = "DER setpoint/schedule"
+    source = tmp_path / "uc.yaml"
+    source.write_text(yaml.safe_dump(data))
+    shutil.copy(examples_dir() / "library.yaml", tmp_path)
+    target = tmp_path / f"uc{suffix}"
+    result = sgam("export", source, "-o", target)
+    assert result.status == 0, result.err
+    [imported] = import_files([target]).imported
+    assert imported.model == load_repository([source]).usecases[0].model
+    assert imported.model.scenarios[0].steps[0].standards == ["IEC 61850-7-420 DVVR"]
