@@ -17,6 +17,7 @@ import pytest
 from lxml import etree
 
 from sgam.enums import Severity
+from sgam.interchange.imports import import_files
 from sgam.workspace import load_workspace
 
 CORPUS = Path(os.environ.get("SGAM_CORPUS", "/work/shared/corpus"))
@@ -110,6 +111,7 @@ def test_a_corpus_file_imports_validates_and_keeps_its_counts(sgam, tmp_path: Pa
     assert [d.format() for d in workspace.diagnostics if d.severity is Severity.error] == []
     assert len(repo.usecases) == len(expected)
     by_id = {d.model.id: d.model for d in repo.usecases}
+    assert by_id == {i.model.id: i.model for i in import_files([source]).imported}  # the YAML says it all
     for summary in report["summaries"]:
         model = by_id[summary["usecase"]]
         added = summary["added"]

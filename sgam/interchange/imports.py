@@ -67,11 +67,23 @@ def import_files(paths: list[Path], progress: Callable[[int, int], None] | None 
     return run
 
 
+class _Dumper(yaml.SafeDumper):
+    """Multi-line text as literal blocks, which people can read and edit (PyYAML falls back to
+    quotes where a block cannot hold the text exactly)."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+
+_Dumper.add_representer(str, _text)
+
+
 def usecase_yaml(model: UseCase, source: str = "") -> str:
     """The use case as YAML, defaults left out, keys in the model's order."""
     data: dict[str, Any] = model.model_dump(mode="json", exclude_defaults=True)
     header = f"# Imported by `sgam import` from {source}\n" if source else ""
-    return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
+    return header + yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
 
 
 def write_usecases(run: ImportRun, folder: Path) -> list[Path]:
