@@ -133,3 +133,12 @@ def test_the_summary_says_what_was_imported(sgam, tmp_path: Path, workbook) -> N
     assert ("out/UC-T.yaml: from " in result.out and "2 actor(s), 1 scenario(s), 2 step(s), 1 information object(s)"
             in result.out and "missing: 1.1 area/domain" in result.out)
     assert "1 use case(s) from 1 file(s): 0 error(s), 0 warning(s)" in result.err
+
+
+def test_text_above_the_template_is_kept(sgam, tmp_path: Path, workbook) -> None:
+    sheet = workbook["IEC62559-2"]
+    sheet.insert_rows(1)
+    sheet["B1"], sheet["C1"] = "Project", "OneNet"
+    usecase, report = _import(sgam, tmp_path, workbook)
+    assert ("(above the first heading) Project", "OneNet", "") in _custom(usecase)
+    assert [d["code"] for d in report["diagnostics"]] == ["unknown-row"]

@@ -168,16 +168,15 @@ class SheetReader:
     def _unknown(self, row: int, section: str, label: str, values: dict[int, str]) -> None:
         where = self.grid.where(row, 2)
         text = "\n".join(values.values()) if values else ""
-        if not section:
-            return  # above the first heading: nothing of the template's
-        key = f"{section} {label}".strip()
+        key = f"{section or '(above the first heading)'} {label}"
         if values:
             self.custom.append(DraftCustom(key, text, "", where))
-            self.warn("unknown-row", f"row label {label!r} is not in section {section} of the template; its "
+            self.warn("unknown-row", f"row label {label!r} is not in section {section or '(none)'} of the template; its "
                       "values are kept verbatim in custom information", where,
                       "use the template's label if the row holds one of its fields")
         elif label:
-            self.custom.append(DraftCustom(f"{section} (text in the label column)", label, "", where))
+            self.custom.append(DraftCustom(f"{section or '(above the first heading)'} (text in the label column)",
+                                           label, "", where))
             self.warn("unknown-row", f"text {label[:40]!r} in the label column is not a template label; kept "
                       "verbatim in custom information", where)
 
