@@ -16,6 +16,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from sgam.files import examples_dir
 from tests.test_import_corpus import TEMPLATE
 
 SECRET = "sgam-secret-marker-0f9c"
@@ -153,3 +154,16 @@ def _store_cached_value(path: Path, cell: str, value: str) -> None:
     rewritten = path.with_suffix(".tmp")
     _rewrite_part(path, rewritten, "xl/worksheets/sheet1.xml", cache)
     rewritten.replace(path)
+
+
+def test_edited_sgam_data_that_does_not_fit_the_model_is_bad_input(sgam, tmp_path: Path) -> None:
+    exported = tmp_path / "uc.xml"
+    assert sgam("export", examples_dir() / "smart-meter-reading.yaml", "-o", exported).status == 0
+    text = exported.read_text()
+    start = text.index("<key>sgam:placement</key>")
+    value_start = text.index("<value>", start) + len("<value>")
+    value_end = text.index("</value>", value_start)
+    exported.write_text(text[:value_start] + '{"components":[{"id":"x"}]}' + text[value_end:])
+    result = sgam("import", exported, "-o", tmp_path / "out")
+    _assert_refused(result, tmp_path / "out", "sgam-data")
+    assert "sgam.components.0" in result.err

@@ -150,7 +150,7 @@ class Builder:
     def new_id(self, text: str, prefix: str, key: str = "") -> str:
         """The id an export gave the element, the source's id if valid, else one made from its text."""
         given = self.given_ids.get(key)
-        if given and given not in self.ids:
+        if isinstance(given, str) and re.match(ID_PATTERN, given) and given not in self.ids:
             self.ids.add(given)
             return given
         base = text if re.match(ID_PATTERN, text) else slug(text)

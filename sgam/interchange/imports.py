@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import ValidationError
 
 from sgam.diagnostics import BadInput, Diagnostic
 from sgam.enums import Severity
@@ -61,7 +62,16 @@ def import_files(paths: list[Path], progress: Callable[[int, int], None] | None 
             continue
         run.diagnostics.extend(diagnostics)
         for draft in drafts:
-            imported = build(draft, taken)
+            try:
+                imported = build(draft, taken)
+            except ValidationError as exc:
+                # Only the sgam: data (written by sgam, but perhaps edited since) can make a model invalid.
+                error = exc.errors()[0]
+                where = ".".join(str(part) for part in error["loc"])
+                run.diagnostics.append(Diagnostic(
+                    Severity.error, "sgam-data", f"the sgam data carried in the file does not fit the model at "
+                    f"{where}: {error['msg']}", str(path), hint="fix or remove the sgam:placement / sgam:extra entry"))
+                continue
             run.imported.append(imported)
             run.diagnostics.extend(imported.diagnostics)
     return run
