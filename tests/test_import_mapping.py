@@ -142,3 +142,23 @@ def test_text_above_the_template_is_kept(sgam, tmp_path: Path, workbook) -> None
     usecase, report = _import(sgam, tmp_path, workbook)
     assert ("(above the first heading) Project", "OneNet", "") in _custom(usecase)
     assert [d["code"] for d in report["diagnostics"]] == ["unknown-row"]
+
+
+def test_xml_elements_without_a_place_are_kept_where_they_were(sgam, tmp_path: Path) -> None:
+    source = tmp_path / "uc.xml"
+    source.write_text(
+        "<UseCase><id>UC-X</id><name>Unknown elements</name>\n"
+        "  <ActorGrouping><name>Field</name><Actor><id>a1</id><name>Sensor</name><colour>blue</colour></Actor>"
+        "</ActorGrouping>\n"
+        "  <Scenario><id>s1</id><name>Measure</name><PrimaryActor><id>a1</id></PrimaryActor>\n"
+        "    <Step><number>1</number><name>Sample</name><service>REPORT</service><latency>10 ms</latency></Step>\n"
+        "  </Scenario>\n</UseCase>\n")
+    result = sgam("import", source, "-o", tmp_path / "out", "--json")
+    assert result.status == 0, result.err
+    report = json.loads(result.out)
+    usecase = yaml.safe_load(Path(report["written"][0]).read_text())
+    assert ("colour", "blue", "Sensor") in _custom(usecase)
+    assert ("latency", "10 ms", "Measure step 1") in _custom(usecase)
+    assert ("sgam:zone", "Field", "Sensor") in _custom(usecase)
+    lines = sorted(d["line"] for d in report["diagnostics"] if d["code"] == "unknown-element")
+    assert lines == [2, 4]

@@ -75,14 +75,14 @@ class XmlReader:
     def where(self, element: Element) -> Where:
         return Where(self.tree.getpath(element), element.sourceline)
 
-    def extra(self, element: Element, known: set[str], draft: Draft) -> None:
-        """Keep children the reader does not map; say so."""
+    def extra(self, element: Element, known: set[str], draft: Draft, owner: str = "") -> None:
+        """Keep children the reader does not map (as custom information about `owner`); say so."""
         for child in element:
             if isinstance(child.tag, str) and _name(child) not in known:
                 value = "".join(child.itertext()).strip()
                 if value:
                     where = self.where(child)
-                    draft.custom.append(DraftCustom(_name(child), value, "", where))
+                    draft.custom.append(DraftCustom(_name(child), value, owner, where))
                     self.diagnostics.append(Diagnostic(
                         Severity.warning, "unknown-element", f"element <{_name(child)}> has no place in sgam's model; "
                         f"kept verbatim in custom information (at {where.place})", self.file, where.line, 1))
@@ -91,6 +91,12 @@ class XmlReader:
 class RepositoryReader(XmlReader):
     """The official dialect: libraries plus use cases referring to them by mRID."""
 
+    SCENARIO_KNOWN: ClassVar[set[str]] = {"Activity", "description", "Drawing", "mRID", "name", "number",
+                                          "Postcondition", "Precondition", "PrimaryActor", "Requirement",
+                                          "TriggeringEvent"}
+    ACTIVITY_KNOWN: ClassVar[set[str]] = {"Activity", "BusinessObject", "ChildActivity", "description", "Drawing",
+                                          "event", "InformationProducer", "InformationReceiver", "mRID", "name",
+                                          "number", "Requirement", "service"}
     USECASE_KNOWN: ClassVar[set[str]] = {"ActorGrouping", "Assumption", "BusinessCase", "classification", "CommonTerm",
                      "CustomInformation", "Drawing", "identifier", "KeyPerformanceIndicator", "keywords",
                      "levelOfDepth", "mRID", "name", "Narrative", "nature", "Prerequisite", "PrimaryActor",
@@ -178,6 +184,9 @@ class RepositoryReader(XmlReader):
                 d.custom.append(DraftCustom("4.1 Requirement", text(req, "identifier") or text(req, "name") or m,
                                             text(scenario, "name"), self.where(scenario)))
             d.steps.extend(self.steps(scenario, text(scenario, "mRID") or text(scenario, "name")))
+            self.extra(scenario, self.SCENARIO_KNOWN, d, text(scenario, "name"))
+            for activity in scenario.iter("Activity", "ChildActivity"):
+                self.extra(activity, self.ACTIVITY_KNOWN, d, f"{text(scenario, 'name')} step {text(activity, 'number')}")
         d.information = [DraftInformation(m, text(b, "identifier"), text(b, "name"), text(b, "description"),
                                           refs(b, "Requirement"), self.where(b))
                          for m, b in self.objects.items() if m in mrids or self.single]
@@ -234,6 +243,11 @@ class RepositoryReader(XmlReader):
 class UseCaseReader(XmlReader):
     """The namespace-less dialect: one <UseCase> with its actors, steps, SGAM domains and zones."""
 
+    SCENARIO_KNOWN: ClassVar[set[str]] = {"id", "name", "number", "description", "postCondition", "preCondition",
+                                          "triggeringEvent", "PrimaryActor", "Step"}
+    STEP_KNOWN: ClassVar[set[str]] = {"event", "id", "name", "number", "description", "service",
+                                      "InformationProducer", "InformationReceiver"}
+    ACTOR_KNOWN: ClassVar[set[str]] = {"description", "furtherInformation", "id", "name", "type", "Domain", "Zone"}
     KNOWN: ClassVar[set[str]] = {"ActorGrouping", "id", "keywords", "levelOfDepth", "name", "prioritisation", "scope", "Condition",
              "GeneralRemark", "Narrative", "RelatedObjective", "Domain", "Zone", "Reference", "Scenario",
              "VersionInformation"}
@@ -264,6 +278,7 @@ class UseCaseReader(XmlReader):
                 d.actors.append(DraftActor(text(a, "id"), text(a, "name"), text(a, "type"), text(a, "description"),
                                            text(a, "furtherInformation"), text(group, "name"), self.where(a),
                                            placement))
+                self.extra(a, self.ACTOR_KNOWN, d, text(a, "name"))
         d.references = [DraftReference(text(r, "id"), text(r, "name"), text(r, "type"), text(r, "name"),
                                        text(r, "status"), text(r, "impact"), text(r, "originatorOrganisation"),
                                        text(r, "link"), self.where(r)) for r in kids(uc, "Reference")]
@@ -279,6 +294,8 @@ class UseCaseReader(XmlReader):
                     ", ".join(text(p, "id") for p in kids(step, "InformationProducer")),
                     ", ".join(text(r, "id") for r in kids(step, "InformationReceiver")),
                     [], [], self.where(step)))  # this dialect's steps name no information
+                self.extra(step, self.STEP_KNOWN, d, f"{text(s, 'name')} step {text(step, 'number')}")
+            self.extra(s, self.SCENARIO_KNOWN, d, text(s, "name"))
         self.extra(uc, self.KNOWN, d)
         return [d]
 
