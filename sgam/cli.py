@@ -25,10 +25,12 @@ from rich.progress import Progress
 from rich.table import Table
 
 from sgam.catalog import Catalog, load_catalog
-from sgam.diagnostics import Diagnostic, did_you_mean
+from sgam.diagnostics import BadInput, Diagnostic, did_you_mean
 from sgam.enums import Domain, Layer, Severity, StandardKind, Zone, parse_domain, parse_zone
 from sgam.files import PACKAGE, default_paths, write_atomic
 from sgam.graph import SgamModel
+from sgam.interchange.exports import export
+from sgam.interchange.imports import import_files, write_usecases
 from sgam.linking import where_it_applies
 from sgam.models import ID_PATTERN, Cell
 from sgam.plane import plane_json, print_planes
@@ -60,13 +62,13 @@ def cli(debug: bool) -> None:
 
 
 @contextmanager
-def _progress(quiet: bool, description: str = "loading use cases") -> Iterator[Callable[[int, int], None] | None]:
+def _progress(quiet: bool, what: str = "loading use cases") -> Iterator[Callable[[int, int], None] | None]:
     """A progress bar on a terminal for runs that take a moment; nothing otherwise."""
     if quiet or not sys.stderr.isatty():
         yield None
         return
     with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(description, total=None)
+        task = bar.add_task(what, total=None)
 
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
@@ -474,6 +476,75 @@ def new(usecase_id: str, output: Path | None, force: bool) -> int:
     template = Template((PACKAGE / "skeleton.yaml").read_text(encoding="utf-8"))
     write_atomic(output, template.substitute(id=usecase_id, today=dt.date.today().isoformat(), schema=schema_ref))
     click.echo(f"wrote {output}", err=True)
+    return OK
+
+
+@cli.command(name="import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--output", "-o", "folder", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Folder to write one YAML use case per use case found.")
+@json_option
+@quiet_option
+def import_(files: tuple[Path, ...], folder: Path, as_json: bool, quiet: bool) -> int:
+    """Import IEC 62559-2 workbooks (.xlsx, .xlsm) and IEC 62559-3 XML files as YAML use cases."""
+    with _progress(quiet, "importing use cases") as progress:
+        run = import_files(list(files), progress)
+    errors, warnings = _counts(run.diagnostics)
+    try:
+        written = write_usecases(run, folder)
+    except OSError as exc:
+        click.echo(f"{folder}: error[unwritable]: cannot write the use cases: {exc.strerror}\n    hint: give a "
+                   "folder you may write to (-o DIR)", err=True)
+        return BAD_INPUT
+    if as_json:
+        click.echo(json.dumps({
+            "written": [str(p) for p in written],
+            "summaries": [i.summary.to_json() for i in run.imported],
+            "errors": errors,
+            "warnings": warnings,
+            "diagnostics": [d.to_json() for d in run.diagnostics],
+        }, indent=2))
+        return BAD_INPUT if errors else OK
+    _report([d for d in run.diagnostics if not quiet or d.severity is Severity.error], err=True)
+    if not quiet:
+        for imported, path in zip(run.imported, written, strict=True):
+            s = imported.summary
+            added = ", ".join(f"{n} {kind}" for kind, n in s.added.items() if n)
+            click.echo(f"{path}: from {s.file}: {s.actors} actor(s), {s.scenarios} scenario(s), {s.steps} step(s), "
+                       f"{s.information} information object(s); {s.verbatim} value(s) kept verbatim"
+                       + (f"; added {added}" if added else "")
+                       + (f"; missing: {', '.join(s.missing)}" if s.missing else ""))
+        click.echo(f"{len(written)} use case(s) from {len(files)} file(s): {errors} error(s), {warnings} warning(s)",
+                   err=True)
+    return BAD_INPUT if errors else OK
+
+
+@cli.command(name="export")
+@paths_argument
+@click.option("--output", "-o", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="FILE.xml (IEC 62559-3 UseCaseRepository) or FILE.xlsx (IEC 62559-2 template).")
+@catalog_option
+@quiet_option
+def export_(paths: tuple[Path, ...], output: Path, catalog_dirs: tuple[Path, ...], quiet: bool) -> int:
+    """Export use cases (and the library actors they use) to IEC 62559-3 XML or the IEC 62559-2 workbook."""
+    workspace = _load(paths, catalog_dirs, False, quiet)
+    repo = workspace.repo
+    errors, _ = _counts(workspace.diagnostics)
+    _report([d for d in workspace.diagnostics if errors or not quiet], err=True)
+    if errors:
+        click.echo("not exported: fix the errors above first (`sgam validate` lists them)", err=True)
+        return BAD_INPUT
+    try:
+        export(repo, output)
+    except BadInput as exc:
+        click.echo(exc.diagnostic.format(), err=True)
+        return BAD_INPUT
+    except OSError as exc:
+        click.echo(f"{output}: error[unwritable]: cannot write: {exc.strerror}\n    hint: give a path you may write "
+                   "to (-o FILE)", err=True)
+        return BAD_INPUT
+    if not quiet:
+        click.echo(f"wrote {output}: {len(repo.usecases)} use case(s)", err=True)
     return OK
 
 

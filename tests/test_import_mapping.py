@@ -1,0 +1,164 @@
+"""How the importers read what people really write: labels found in moved rows, lists as text,
+free-text SGAM areas normalised or kept with their location, nothing dropped without a word."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+import yaml
+
+from tests.test_import_corpus import CORPUS, TEMPLATE
+
+
+@pytest.fixture
+def workbook() -> openpyxl.Workbook:
+    """The empty template with a small use case: two actors, one scenario, two steps, one information."""
+    book = openpyxl.load_workbook(TEMPLATE)
+    sheet = book["IEC62559-2"]
+    values = {
+        "C4": "UC-T", "C6": "Tolerant reading", "C8": "1.0", "C9": "03.02.2024", "C10": "A. Author",
+        "C15": "Keep the grid within limits\nPay flexibility fairly",
+        "C18": "Short story.", "C46": "Operator", "D46": "Aggregator", "C47": "Role", "D47": "Organisation",
+        "C63": "Dispatch", "C65": "Operator",
+        "C70": "Dispatch", "D70": "Dispatch", "C71": "1", "D71": "2", "C73": "Ask", "D73": "Answer",
+        "C75": "REPORT", "D75": "Create", "C76": "Operator", "D76": "Aggregator", "C77": "Aggregator",
+        "D77": "Operator", "C78": "I1", "D78": "I1", "C82": "I1", "C83": "Request",
+    }
+    for cell, value in values.items():
+        sheet[cell] = value
+    return book
+
+
+def _import(sgam, tmp_path: Path, book: openpyxl.Workbook) -> tuple[dict, dict]:
+    source = tmp_path / "uc.xlsx"
+    book.save(source)
+    result = sgam("import", source, "-o", tmp_path / "out", "--json")
+    assert result.status == 0, result.err
+    report = json.loads(result.out)
+    written = yaml.safe_load(Path(report["written"][0]).read_text())
+    return written, report
+
+
+def _custom(usecase: dict) -> list[tuple[str, str, str]]:
+    return [(c["key"], c["value"], c.get("reference", "")) for c in usecase.get("custom", [])]
+
+
+def test_a_filled_template_imports_field_by_field(sgam, tmp_path: Path, workbook) -> None:
+    usecase, report = _import(sgam, tmp_path, workbook)
+    assert report["diagnostics"] == []
+    assert usecase["id"] == "UC-T" and usecase["versions"][0]["date"] == "2024-02-03"
+    assert usecase["objectives"] == ["Keep the grid within limits", "Pay flexibility fairly"]
+    assert [a["name"] for a in usecase["actors"]] == ["Operator", "Aggregator"]
+    steps = usecase["scenarios"][0]["steps"]
+    assert [(s["number"], s["service"], s["producer"], s["receiver"]) for s in steps] == [
+        ("1", "REPORT", "Operator", "Aggregator"), ("2", "CREATE", "Aggregator", "Operator")]
+    assert steps[0]["information"] == ["I1"]
+    assert report["summaries"][0] | {"file": ""} == {
+        "file": "", "usecase": "UC-T", "actors": 2, "scenarios": 1, "steps": 2, "information": 1,
+        "added": {"actors": 0, "scenarios": 0, "steps": 0, "information": 0}, "kept_verbatim": 0,
+        "missing": ["1.1 area/domain"]}
+
+
+def test_the_sgam_area_is_normalised_and_the_rest_kept_with_its_cell(sgam, tmp_path: Path, workbook) -> None:
+    workbook["IEC62559-2"]["C5"] = "DER, Customer Premises / Operation; Hungary"
+    usecase, report = _import(sgam, tmp_path, workbook)
+    custom = _custom(usecase)
+    assert ("sgam:domain", "DER", "") in custom and ("sgam:domain", "Customer Premises", "") in custom
+    assert ("sgam:zone", "Operation", "") in custom
+    assert ("1.1 Area/Domain(s)/Zone(s)", "DER, Customer Premises / Operation; Hungary", "") in custom
+    assert usecase["domains"] == ["Hungary"]
+    [warning] = report["diagnostics"]
+    assert warning["code"] == "sgam-area" and "'Hungary'" in warning["message"]
+    assert warning["file"].endswith("uc.xlsx [IEC62559-2!C5]")
+
+
+def test_fields_are_found_by_label_when_rows_move(sgam, tmp_path: Path, workbook) -> None:
+    sheet = workbook["IEC62559-2"]
+    sheet.insert_rows(20, 2)  # two rows more above the KPIs: every later field moves down
+    sheet["B20"], sheet["C20"] = "Budget", "EUR 2 million"
+    sheet.delete_rows(29)  # 'Prerequisites' (row 27 before the insert) is gone
+    usecase, report = _import(sgam, tmp_path, workbook)
+    assert [a["name"] for a in usecase["actors"]] == ["Operator", "Aggregator"]
+    assert usecase["information"][0]["name"] == "Request"
+    assert ("1.4 Budget", "EUR 2 million", "") in _custom(usecase)
+    assert [(d["code"], d["file"].rsplit(" ", 1)[1]) for d in report["diagnostics"]] == [
+        ("unknown-row", "[IEC62559-2!B20]")]
+
+
+def test_a_list_written_as_text_names_several_actors(sgam, tmp_path: Path, workbook) -> None:
+    workbook["IEC62559-2"]["C76"] = "Operator, Aggregator"
+    usecase, report = _import(sgam, tmp_path, workbook)
+    assert usecase["scenarios"][0]["steps"][0]["producer"] == "Operator"
+    assert [d["code"] for d in report["diagnostics"]] == ["several-actors"]
+    assert ("4 information producer (several actors)", "Operator, Aggregator", "Operator") in _custom(usecase)
+
+
+def test_names_that_match_nothing_are_added_and_reported(sgam, tmp_path: Path, workbook) -> None:
+    sheet = workbook["IEC62559-2"]
+    sheet["D77"], sheet["D78"], sheet["D75"] = "Market operator", "I9", "notify"
+    usecase, report = _import(sgam, tmp_path, workbook)
+    assert [d["code"] for d in report["diagnostics"]] == ["service", "unknown-actor", "unknown-information"]
+    assert report["summaries"][0]["added"] == {"actors": 1, "scenarios": 0, "steps": 0, "information": 1}
+    step = usecase["scenarios"][0]["steps"][1]
+    assert (step["service"], step["receiver"], step["information"]) == ("EXECUTE", "market-operator", ["I9"])
+    assert ("4.2 Service", "notify", "Dispatch step 2") in _custom(usecase)
+
+
+def test_merged_cells_read_once(sgam, tmp_path: Path, workbook) -> None:
+    sheet = workbook["IEC62559-2"]
+    sheet.merge_cells("C18:F18")
+    usecase, _ = _import(sgam, tmp_path, workbook)
+    assert usecase["narrative"]["short"] == "Short story."
+
+
+def test_sgam_domains_and_zones_of_the_xml_dialect_become_placement(sgam, tmp_path: Path) -> None:
+    source = CORPUS / "iec62559-3-xml" / "BRIDGE" / "offis-1" / "test.xml"
+    result = sgam("import", source, "-o", tmp_path, "--json")
+    assert result.status == 0
+    usecase = yaml.safe_load(Path(json.loads(result.out)["written"][0]).read_text())
+    custom = _custom(usecase)
+    assert ("sgam:domain", "Distribution", "") in custom and ("sgam:zone", "Enterprise", "") in custom
+    statistics = next(a["id"] for a in usecase["actors"] if a["name"] == "Network Operation Statistics and Reporting")
+    assert ("sgam:zone", "Operation", statistics) in custom  # from the actor's grouping
+
+
+def test_the_summary_says_what_was_imported(sgam, tmp_path: Path, workbook) -> None:
+    source = tmp_path / "uc.xlsx"
+    workbook.save(source)
+    result = sgam("import", source, "-o", tmp_path / "out")
+    assert result.status == 0
+    assert ("out/UC-T.yaml: from " in result.out and "2 actor(s), 1 scenario(s), 2 step(s), 1 information object(s)"
+            in result.out and "missing: 1.1 area/domain" in result.out)
+    assert "1 use case(s) from 1 file(s): 0 error(s), 0 warning(s)" in result.err
+
+
+def test_text_above_the_template_is_kept(sgam, tmp_path: Path, workbook) -> None:
+    sheet = workbook["IEC62559-2"]
+    sheet.insert_rows(1)
+    sheet["B1"], sheet["C1"] = "Project", "OneNet"
+    usecase, report = _import(sgam, tmp_path, workbook)
+    assert ("(above the first heading) Project", "OneNet", "") in _custom(usecase)
+    assert [d["code"] for d in report["diagnostics"]] == ["unknown-row"]
+
+
+def test_xml_elements_without_a_place_are_kept_where_they_were(sgam, tmp_path: Path) -> None:
+    source = tmp_path / "uc.xml"
+    source.write_text(
+        "<UseCase><id>UC-X</id><name>Unknown elements</name>\n"
+        "  <ActorGrouping><name>Field</name><Actor><id>a1</id><name>Sensor</name><colour>blue</colour></Actor>"
+        "</ActorGrouping>\n"
+        "  <Scenario><id>s1</id><name>Measure</name><PrimaryActor><id>a1</id></PrimaryActor>\n"
+        "    <Step><number>1</number><name>Sample</name><service>REPORT</service><latency>10 ms</latency></Step>\n"
+        "  </Scenario>\n</UseCase>\n")
+    result = sgam("import", source, "-o", tmp_path / "out", "--json")
+    assert result.status == 0, result.err
+    report = json.loads(result.out)
+    usecase = yaml.safe_load(Path(report["written"][0]).read_text())
+    assert ("colour", "blue", "Sensor") in _custom(usecase)
+    assert ("latency", "10 ms", "Measure step 1") in _custom(usecase)
+    assert ("sgam:zone", "Field", "Sensor") in _custom(usecase)
+    lines = sorted(d["line"] for d in report["diagnostics"] if d["code"] == "unknown-element")
+    assert lines == [2, 4]

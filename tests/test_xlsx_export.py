@@ -1,0 +1,57 @@
+"""IEC 62559-2 workbook export: the template's sheet and labels, sgam-only data in labelled extra sheets."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import openpyxl
+import yaml
+
+from sgam.files import examples_dir
+from tests.test_import_corpus import TEMPLATE
+
+EXAMPLE = examples_dir() / "dso-volt-var-der.yaml"
+
+
+def _labels(sheet) -> list[tuple[object, object]]:
+    return [(row[0].value, row[1].value) for row in sheet.iter_rows(max_col=2)]
+
+
+def test_the_use_case_sheet_has_the_templates_name_and_labels(sgam, tmp_path: Path) -> None:
+    target = tmp_path / "uc.xlsx"
+    assert sgam("export", EXAMPLE, "-o", target).status == 0
+    workbook = openpyxl.load_workbook(target)
+    assert workbook.sheetnames == ["IEC62559-2", "sgam custom information", "sgam data"]
+    assert _labels(workbook["IEC62559-2"]) == _labels(openpyxl.load_workbook(TEMPLATE)["IEC62559-2"])
+
+
+def test_entries_continue_to_the_right_as_in_the_template(sgam, tmp_path: Path) -> None:
+    target = tmp_path / "uc.xlsx"
+    assert sgam("export", EXAMPLE, "-o", target).status == 0
+    sheet = openpyxl.load_workbook(target)["IEC62559-2"]
+    assert sheet["C4"].value == "dso-volt-var-der"
+    actor_names = [c.value for c in sheet[46][2:] if c.value]  # row 46: 'Actor name'
+    assert len(actor_names) >= 3 and sheet["B46"].value == "Actor name"
+    assert sheet["B71"].value == "Step No." and sheet["C71"].value == "1"
+
+
+def test_sgam_data_goes_to_labelled_extra_sheets(sgam, tmp_path: Path) -> None:
+    target = tmp_path / "uc.xlsx"
+    assert sgam("export", EXAMPLE, "-o", target).status == 0
+    data = openpyxl.load_workbook(target)["sgam data"]
+    assert [c.value for c in data[1]][:2] == ["use case", "key"]
+    keys = {row[1] for row in data.iter_rows(min_row=2, values_only=True)}
+    assert {"sgam:placement", "sgam:extra", "sgam:ids"} <= keys
+
+
+def test_text_that_looks_like_a_formula_stays_text(sgam, tmp_path: Path) -> None:
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["scope"] = '=HYPERLINK("http://example.invalid")'
+    (tmp_path / "uc.yaml").write_text(yaml.safe_dump(data))
+    shutil.copy(examples_dir() / "library.yaml", tmp_path)
+    target = tmp_path / "uc.xlsx"
+    result = sgam("export", tmp_path / "uc.yaml", "-o", target)
+    assert result.status == 0, result.err
+    cell = openpyxl.load_workbook(target)["IEC62559-2"]["C14"]  # row 14: 'Scope'
+    assert cell.data_type == "s" and cell.value == data["scope"]
