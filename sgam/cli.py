@@ -358,11 +358,11 @@ def _json_default(value: Any) -> Any:
 def _output(path: Path, folder: bool) -> str:
     """Why `path` cannot take the output ('' when it can)."""
     if folder and path.exists() and not path.is_dir():
-        return f"{path} is a file, not a folder\n    hint: name a folder with -o"
+        return f"{path}: error[output]: is a file, not a folder\n    hint: name a folder with -o"
     if not folder and path.is_dir():
-        return f"{path} is a folder\n    hint: name the .xlsx file to write with -o"
+        return f"{path}: error[output]: is a folder\n    hint: name the .xlsx file to write with -o"
     if not folder and path.suffix.lower() != ".xlsx":
-        return f"{path} does not end in .xlsx\n    hint: spreadsheet programs open the workbook by that suffix"
+        return f"{path}: error[output]: does not end in .xlsx\n    hint: spreadsheet programs open the workbook by that suffix"
     return ""
 
 
@@ -370,7 +370,7 @@ def _publish(paths: tuple[Path, ...], catalog_dirs: tuple[Path, ...], out: Path,
              as_json: bool, what: str, write: Callable[[Publication, Callable[[int, int], None] | None], list[Path]]) -> int:
     """Load, check and publish the repository with `write`; print what was written."""
     if problem := _output(out, folder):
-        click.echo(f"error: {problem}", err=True)
+        click.echo(problem, err=True)
         return BAD_INPUT
     workspace = _load(paths, catalog_dirs, False, quiet)
     model = _usable(workspace, quiet)
@@ -385,7 +385,8 @@ def _publish(paths: tuple[Path, ...], catalog_dirs: tuple[Path, ...], out: Path,
                    "(`bash .ci/setup` does on Debian)", err=True)
         return INTERNAL
     except OSError as exc:
-        click.echo(f"error: cannot write {exc.filename or out}: {exc.strerror}\n    hint: choose another -o", err=True)
+        click.echo(f"{exc.filename or out}: error[unwritable]: cannot write: {exc.strerror}\n    hint: give a path "
+                   "you may write to (-o)", err=True)
         return BAD_INPUT
     if as_json:
         click.echo(json.dumps({"written": [str(p) for p in written]}, indent=2))

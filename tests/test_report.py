@@ -150,7 +150,7 @@ def test_an_unwritable_output_folder_is_bad_input(sgam, usecase: Path, tmp_path:
     locked.mkdir()
     (locked / "usecases").write_text("a file where the report wants a folder")
     result = sgam("report", usecase, "-o", locked)
-    assert result.status == 2 and "cannot write" in result.err and "hint: choose another -o" in result.err
+    assert result.status == 2 and "error[unwritable]: cannot write" in result.err and "hint: give a path" in result.err
 
 
 def test_use_case_pages_show_the_gaps_and_suggestions_of_the_standards_analysis(site: Path, page: Page) -> None:
