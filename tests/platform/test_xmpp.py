@@ -1,0 +1,147 @@
+"""The transport between devices: requests, answers, refusals, messages and discovery over a real Prosody."""
+
+from __future__ import annotations
+
+import asyncio
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from sgam.platform.xmpp import Endpoint, RequestFailed, StanzaFault
+from tests.platform.prosody import Prosody
+
+NS = "urn:example:sgam:test"
+
+
+def element(name: str, text: str = "", **attributes: str) -> ET.Element:
+    node = ET.Element(f"{{{NS}}}{name}", attributes)
+    node.text = text
+    return node
+
+
+async def echo(sender: str, payload: ET.Element) -> ET.Element:
+    return element("echo", payload.text or "", sender=sender)
+
+
+def test_a_request_gets_the_served_answer(prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        async with Endpoint(prosody.account("server"), prosody.server) as server, \
+                Endpoint(prosody.account("client"), prosody.server) as client:
+            server.serve(NS, echo, allow=[client.account.jid])
+            answer = await client.request(server.jid, element("ping", "hello"))
+            assert answer is not None
+            assert answer.tag == f"{{{NS}}}echo"
+            assert answer.text == "hello"
+            assert answer.get("sender") == client.account.jid
+
+    run(scenario())
+
+
+def test_a_sender_outside_the_allow_list_is_refused_and_never_reaches_the_handler(prosody: Prosody, run) -> None:
+    seen: list[str] = []
+
+    async def record(sender: str, payload: ET.Element) -> None:
+        seen.append(sender)
+
+    async def scenario() -> None:
+        async with Endpoint(prosody.account("server"), prosody.server) as server, \
+                Endpoint(prosody.account("friend"), prosody.server) as friend, \
+                Endpoint(prosody.account("stranger"), prosody.server) as stranger:
+            server.serve(NS, record, allow=[friend.account.jid])
+            with pytest.raises(RequestFailed) as refused:
+                await stranger.request(server.jid, element("set", "1"))
+            assert refused.value.condition == "forbidden"
+            assert await friend.request(server.jid, element("set", "2")) is None
+
+    run(scenario())
+    assert len(seen) == 1 and seen[0].startswith("friend")
+
+
+def test_a_handler_fault_becomes_an_xmpp_error_with_its_payload(prosody: Prosody, run) -> None:
+    async def refuse(sender: str, payload: ET.Element) -> None:
+        raise StanzaFault("item-not-found", "no such point", payload=element("unknown", ref=payload.text or ""))
+
+    async def scenario() -> None:
+        async with Endpoint(prosody.account("server"), prosody.server) as server, \
+                Endpoint(prosody.account("client"), prosody.server) as client:
+            server.serve(NS, refuse, allow=[client.account.jid])
+            with pytest.raises(RequestFailed) as failed:
+                await client.request(server.jid, element("get", "LD0/MMXU1.TotW"))
+            assert failed.value.condition == "item-not-found"
+            assert failed.value.text == "no such point"
+            assert failed.value.payload is not None
+            assert failed.value.payload.tag == f"{{{NS}}}unknown"
+            assert failed.value.payload.get("ref") == "LD0/MMXU1.TotW"
+
+    run(scenario())
+
+
+def test_a_malformed_payload_that_breaks_the_handler_is_answered_and_serving_goes_on(prosody: Prosody, run) -> None:
+    async def strict(sender: str, payload: ET.Element) -> ET.Element:
+        return element("double", str(2 * int(payload.text or "")))  # ValueError on anything but a number
+
+    async def scenario() -> None:
+        async with Endpoint(prosody.account("server"), prosody.server) as server, \
+                Endpoint(prosody.account("client"), prosody.server) as client:
+            server.serve(NS, strict, allow=[client.account.jid])
+            with pytest.raises(RequestFailed) as failed:
+                await client.request(server.jid, element("number", "<not a number>"))
+            assert failed.value.condition == "internal-server-error"
+            answer = await client.request(server.jid, element("number", "21"))
+            assert answer is not None and answer.text == "42"
+
+    run(scenario())
+
+
+def test_an_unknown_namespace_is_not_served(prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        async with Endpoint(prosody.account("server"), prosody.server) as server, \
+                Endpoint(prosody.account("client"), prosody.server) as client:
+            server.serve(NS, echo, allow=[client.account.jid])
+            with pytest.raises(RequestFailed) as failed:
+                await client.request(server.jid, ET.Element("{urn:example:other}ping"), timeout=3)
+            assert failed.value.condition in {"feature-not-implemented", "service-unavailable"}
+
+    run(scenario())
+
+
+def test_messages_reach_the_handler_from_allowed_senders_only(prosody: Prosody, run) -> None:
+    received: list[tuple[str, str]] = []
+
+    async def scenario() -> None:
+        arrived = asyncio.Event()
+
+        async def collect(sender: str, payload: ET.Element) -> None:
+            received.append((sender, payload.text or ""))
+            if payload.text == "last":
+                arrived.set()
+
+        async with Endpoint(prosody.account("sink"), prosody.server) as sink, \
+                Endpoint(prosody.account("friend"), prosody.server) as friend, \
+                Endpoint(prosody.account("stranger"), prosody.server) as stranger:
+            sink.on_message(NS, collect, allow=[friend.account.jid])
+            await stranger.send(sink.jid, element("report", "forged"))
+            # The sink answers this after it has handled (refused) the message sent before it.
+            with pytest.raises(RequestFailed):
+                await stranger.request(sink.jid, element("ping"), timeout=3)
+            await friend.send(sink.jid, element("report", "first"))
+            await friend.send(sink.jid, element("report", "last"))
+            await asyncio.wait_for(arrived.wait(), 5)
+            assert received == [(friend.account.jid, "first"), (friend.account.jid, "last")]
+
+    run(scenario())
+
+
+def test_discovery_returns_the_advertised_features_and_items(prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        async with Endpoint(prosody.account("vtn"), prosody.server) as vtn, \
+                Endpoint(prosody.account("ven"), prosody.server) as ven:
+            vtn.advertise(["http://openadr.org/openadr2"],
+                          [(vtn.jid, "http://openadr.org/OpenADR2/EiEvent"),
+                           (vtn.jid, "http://openadr.org/OpenADR2/EiReport")])
+            features, items = await ven.discover(vtn.jid)
+            assert "http://openadr.org/openadr2" in features
+            assert sorted(items) == [(vtn.jid, "http://openadr.org/OpenADR2/EiEvent"),
+                                     (vtn.jid, "http://openadr.org/OpenADR2/EiReport")]
+
+    run(scenario())
