@@ -26,6 +26,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -44,6 +45,8 @@ Handler = Callable[[str, ET.Element], Awaitable[ET.Element | None]]
 """Serves one IQ request: (sender's bare JID, payload) -> the result's payload, or None for an empty result."""
 MessageHandler = Callable[[str, ET.Element], Awaitable[None]]
 """Receives one message: (sender's bare JID, payload)."""
+current_sender: ContextVar[str] = ContextVar("current_sender")
+"""Inside a handler: the full JID (with resource) of the stanza being handled, to send to it later."""
 
 # RFC 6120 section 8.3.3: the defined stanza error conditions and the error type each usually has.
 CONDITIONS = {
@@ -469,21 +472,25 @@ class Endpoint:
             self._answers[key] = answer
             while len(self._answers) > self.remember:
                 self._answers.popitem(last=False)
-            answer.set_result(await self._call(service, sender, payload))
+            answer.set_result(await self._call(service, iq, payload))
         else:
             log.debug("repeated request %s from %s: replaying its answer", iq["id"], iq["from"])
         self._reply(iq, await asyncio.shield(answer))
 
     @staticmethod
-    async def _call(service: _Service, sender: str, payload: ET.Element) -> ET.Element | StanzaFault | None:
+    async def _call(service: _Service, stanza: StanzaBase, payload: ET.Element) -> ET.Element | StanzaFault | None:
+        sender = stanza["from"]
+        token = current_sender.set(str(sender.full))
         try:
-            result: ET.Element | None = await service.handler(sender, payload)
+            result: ET.Element | None = await service.handler(sender.bare, payload)
             return result
         except StanzaFault as fault:
             return fault
         except Exception:
             log.exception("handler for %s failed on a request from %s", namespace_of(payload), sender)
             return StanzaFault("internal-server-error", "the service failed on this request")
+        finally:
+            current_sender.reset(token)
 
     @staticmethod
     def _reply(iq: StanzaBase, answer: ET.Element | StanzaFault | None) -> None:
@@ -503,7 +510,7 @@ class Endpoint:
     async def _on_message(self, message: StanzaBase) -> None:
         service, payload, allowed = self._admitted(message, self._message_services)
         if allowed:  # a refused message is only logged: a message has no answer to refuse with
-            await self._call(service, message["from"].bare, payload)
+            await self._call(service, message, payload)
 
     # -- calling -------------------------------------------------------------------------------
 

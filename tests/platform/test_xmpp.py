@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from sgam.platform.xmpp import Endpoint, RequestFailed, StanzaFault
+from sgam.platform.xmpp import Endpoint, RequestFailed, StanzaFault, current_sender
 from tests.platform.prosody import Prosody
 
 NS = "urn:example:sgam:test"
@@ -20,7 +20,7 @@ def element(name: str, text: str = "", **attributes: str) -> ET.Element:
 
 
 async def echo(sender: str, payload: ET.Element) -> ET.Element:
-    return element("echo", payload.text or "", sender=sender)
+    return element("echo", payload.text or "", sender=sender, full=current_sender.get())
 
 
 def test_a_request_gets_the_served_answer(prosody: Prosody, run) -> None:
@@ -33,6 +33,7 @@ def test_a_request_gets_the_served_answer(prosody: Prosody, run) -> None:
             assert answer.tag == f"{{{NS}}}echo"
             assert answer.text == "hello"
             assert answer.get("sender") == client.account.jid
+            assert answer.get("full") == client.jid == f"{client.account.jid}/sgam"
 
     run(scenario())
 
