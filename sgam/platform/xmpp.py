@@ -333,6 +333,8 @@ class Endpoint:
         context = ssl.create_default_context(cafile=str(self.server.ca_file))  # hostname checked, chain required
         if certificate:
             context.load_cert_chain(str(self.account.certfile), str(self.account.keyfile))
+            # Ask for this identity explicitly: without it the server logs in whoever the certificate names.
+            client.credentials["authzid"] = JID(self.account.jid).bare
         client.ssl_context = context
         client.register_plugin("xep_0030")
         client.add_filter("in", self._refuse_plaintext)
@@ -376,6 +378,11 @@ class Endpoint:
 
     def _on_session_start(self, _event: Any) -> None:
         assert self._client is not None
+        bound = self._client.boundjid.bare
+        if bound != JID(self.account.jid).bare:
+            self._fail_login(AuthenticationFailed(f"the server logged in {bound}, not {self.account.jid}"))
+            self._client.abort()
+            return
         if self._login is not None and not self._login.done():
             self._login.set_result(None)
         self._publish_disco()
@@ -388,26 +395,26 @@ class Endpoint:
     def _on_connection_failed(self, error: Any) -> None:
         if self._client is not None:
             self._client.cancel_connection_attempt()  # we pace retries ourselves (Backoff)
-        if isinstance(error, ssl.SSLCertVerificationError):
-            self._fail_login(CertificateRejected(
-                f"the certificate of {self.server.host}:{self.server.port} is not trusted: {error.verify_message}; "
-                f"check that {self.server.ca_file} is the CA that signed it"))
-        else:
-            self._fail_login(ConnectFailed(f"cannot connect to {self.server.host}:{self.server.port}: {error}"))
+        self._fail_login(self._connection_error(error, "cannot connect to"))
 
     def _on_invalid_chain(self, error: Any) -> None:
-        self._fail_login(CertificateRejected(
-            f"the certificate of {self.server.host}:{self.server.port} is not trusted: {error}; "
-            f"check that {self.server.ca_file} is the CA that signed it"))
+        self._fail_login(self._connection_error(error, "cannot connect to"))
         if self._client is not None:
             self._client.abort()
+
+    def _connection_error(self, error: Any, what: str) -> TransportError:
+        where = f"{self.server.host}:{self.server.port}"
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return CertificateRejected(f"the certificate of {where} is not trusted ({error.verify_message}); "
+                                       f"check that {self.server.ca_file} is the CA that signed it")
+        return ConnectFailed(f"{what} {where}: {error}")
 
     def _on_auth_failed(self, _event: Any) -> None:
         how = "client certificate" if self.account.certfile else "password"
         self._fail_login(AuthenticationFailed(f"the server refused the {how} of {self.account.jid}"))
 
     def _on_disconnected(self, reason: Any) -> None:
-        self._fail_login(ConnectFailed(f"the connection to {self.server.host}:{self.server.port} closed: {reason}"))
+        self._fail_login(self._connection_error(reason, "the connection closed:"))
         was_online = self._online.is_set()
         self._online.clear()
         if was_online and not self._stopping:
