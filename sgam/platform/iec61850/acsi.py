@@ -387,9 +387,10 @@ CONDITIONS: dict[ServiceErrorKind, str] = {
     ServiceErrorKind.INSTANCE_LOCKED_BY_OTHER_CLIENT: "conflict",
     ServiceErrorKind.CONTROL_MUST_BE_SELECTED: "unexpected-request",
     ServiceErrorKind.TYPE_CONFLICT: "bad-request",
-    ServiceErrorKind.FAILED_DUE_TO_COMMUNICATIONS_CONSTRAINT: "remote-server-timeout",
-    ServiceErrorKind.FAILED_DUE_TO_SERVER_CONSTRAINT: "resource-constraint",
+    ServiceErrorKind.FAILED_DUE_TO_COMMUNICATIONS_CONSTRAINT: "undefined-condition",
+    ServiceErrorKind.FAILED_DUE_TO_SERVER_CONSTRAINT: "not-acceptable",
 }
+"""Definite refusals only: none of these is a condition a requester retries (wait-type errors)."""
 
 
 # --- the reflective codec ---------------------------------------------------------------------
