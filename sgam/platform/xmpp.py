@@ -270,7 +270,8 @@ class Endpoint:
         self._online = asyncio.Event()
         self._reconnecting: asyncio.Task[None] | None = None
         self._stopping = False
-        self.reconnections = 0  # sessions started after the first: what fault tests look at
+        self.reconnections = 0  # sessions started after the first
+        self.repeats = 0  # repeated requests answered from memory instead of calling the handler again
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -481,6 +482,7 @@ class Endpoint:
                 self._answers.popitem(last=False)
             answer.set_result(await self._call(service, iq, payload))
         else:
+            self.repeats += 1
             log.debug("repeated request %s from %s: replaying its answer", iq["id"], iq["from"])
         self._reply(iq, await asyncio.shield(answer))
 
