@@ -36,7 +36,7 @@ class Site:
 
 
 @asynccontextmanager
-async def site(prosody: Prosody, unsolicited: Unsolicited = "message") -> AsyncIterator[Site]:
+async def site(prosody: Prosody, unsolicited: Unsolicited = "iq") -> AsyncIterator[Site]:
     async with AsyncExitStack() as stack:
         endpoints = {}
         for name in ("battery", "pv", "ems", "stranger"):

@@ -103,8 +103,11 @@ def test_wrong_fc_and_unknown_reference_are_instance_not_available() -> None:
 
 def test_set_data_values_checks_fc_type_and_range_and_is_all_or_nothing() -> None:
     async def body(rig: Rig) -> None:
+        written: list[tuple[str, object]] = []
+        rig.server.on_write(lambda ref, value: written.append((ref, value)))
         assert await rig.ask(acsi.SetDataValues(LIMIT, Fc.SP, (DataValue(F, 40.0, "setMag.f"),)))
         assert rig.server.value(f"{LIMIT}.setMag.f") == 40.0
+        assert written == [(f"{LIMIT}.setMag.f", 40.0)]
         error = await rig.refused(acsi.SetDataValues(LIMIT, Fc.SP, (DataValue(F, 140.0, "setMag.f"),)))
         assert error.error is E.PARAMETER_VALUE_INAPPROPRIATE and "outside 0.0..100.0" in error.text
         error = await rig.refused(acsi.SetDataValues(LIMIT, Fc.SP, (DataValue(B, True, "setMag.f"),)))
@@ -116,6 +119,7 @@ def test_set_data_values_checks_fc_type_and_range_and_is_all_or_nothing() -> Non
         )
         assert error.error is E.INSTANCE_NOT_AVAILABLE
         assert rig.server.value(f"{LIMIT}.setMag.f") == 40.0  # the refused writes changed nothing
+        assert len(written) == 1
 
     run(body)
 
@@ -133,7 +137,10 @@ def test_readers_outside_the_operators_may_not_write_or_control() -> None:
 
 def test_direct_normal_operate_applies_before_answering() -> None:
     async def body(rig: Rig) -> None:
+        written: list[tuple[str, object]] = []
+        rig.server.on_write(lambda ref, value: written.append((ref, value)))
         await rig.ask(acsi.Operate("BATTDER/DVAR1.ModEna", on(True), ctl_num=5))
+        assert written == [("BATTDER/DVAR1.ModEna.stVal", True)]  # the device hears of it
         assert rig.server.value("BATTDER/DVAR1.ModEna.stVal") is True
         assert rig.sent == []  # normal security: no command termination
         error = await rig.refused(acsi.Operate("BATTDER/MMXU1.TotW", DataValue(F, 1.0)))

@@ -1,8 +1,9 @@
 """IEC 61850 over the platform's XMPP Endpoint: a server node hosting a data model, and a client.
 
 `ServerNode` answers ACSI requests (IQ set, payload in `acsi.NAMESPACE`) from the JIDs it allows
-and sends reports and command terminations to their owner, in order, as `<message>` stanzas or as
-IQ sets (`unsolicited="iq"`, which waits for the client's acknowledgement). A malformed payload
+and sends reports and command terminations to their owner's full JID, in order: by default as IQ
+sets, which the Endpoint retries until acknowledged (so they survive a restart of the XMPP server),
+or as best-effort `<message>` stanzas (`unsolicited="message"`). A malformed payload
 is answered with `bad-request` and an ACSI ServiceError; the node goes on serving.
 
 `AcsiClient` calls ACSI services on servers. Besides `call` (any ACSI request), it implements the
@@ -48,7 +49,7 @@ class ServerNode:
     """An IEC 61850 server on an Endpoint: serves `server` to the bare JIDs in `allow`."""
 
     def __init__(
-        self, endpoint: Endpoint, server: AcsiServer, allow: Iterable[str], *, unsolicited: Unsolicited = "message"
+        self, endpoint: Endpoint, server: AcsiServer, allow: Iterable[str], *, unsolicited: Unsolicited = "iq"
     ) -> None:
         self.endpoint = endpoint
         self.server = server

@@ -36,6 +36,9 @@ Actuator = Callable[[str, Scalar], Awaitable[AddCause | None]]
 """Carries out a control on the device: (data object reference, ctlVal) -> None when done, or the
 AddCause why not. The default actuator writes the value into the data object's status."""
 
+WriteListener = Callable[[str, Scalar], None]
+"""Told (attribute reference 'LD/LN.DO.DA', new value) after a client changed a value."""
+
 BEH_OFF = 5  # LLN0.Beh stVal 'off' (IEC 61850-7-4 Beh enumeration)
 
 
@@ -102,6 +105,7 @@ class AcsiServer:
         self._objects: dict[str, _DataObject] = {}  # LD/LN.DO
         self._reports: dict[str, _ReportControl] = {}  # LD/LLN0.name
         self._tasks: set[asyncio.Task[None]] = set()
+        self._listeners: list[WriteListener] = []
         self._build()
 
     # --- the hosted model ---------------------------------------------------------------------
@@ -180,8 +184,22 @@ class AcsiServer:
 
     async def _write_status(self, ref: str, value: Scalar) -> AddCause | None:
         obj = self._objects[ref]
-        self._changed(obj, self._assign(obj, obj.primary, coerce(obj.primary.kind, value)))
+        self._written(obj, self._assign(obj, obj.primary, coerce(obj.primary.kind, value)))
         return None
+
+    def on_write(self, listener: WriteListener) -> None:
+        """Tell `listener` about every value a client changed (settings written, controls carried out),
+        so that the device behind the model can act on it."""
+        self._listeners.append(listener)
+
+    def _written(self, obj: _DataObject, changed: set[tuple[str, Fc]]) -> None:
+        for path, _ in changed:
+            for listener in self._listeners:
+                try:
+                    listener(f"{obj.ref}.{path}", obj.attributes[path].value)
+                except Exception:  # the device's listener must not break the service
+                    log.exception("write listener failed on %s.%s", obj.ref, path)
+        self._changed(obj, changed)
 
     # --- dispatch -----------------------------------------------------------------------------
 
@@ -298,7 +316,7 @@ class AcsiServer:
         changed: set[tuple[str, Fc]] = set()
         for attribute, value in planned:  # all checked first: a refused write changes nothing
             changed |= self._assign(obj, attribute, value)
-        self._changed(obj, changed)
+        self._written(obj, changed)
 
     @staticmethod
     def _typed(ref: str, kind: BasicType, given: DataValue) -> Scalar:
