@@ -39,9 +39,6 @@ DEFAULT_TABLE = Path(__file__).resolve().parent / "tables" / "default.json"
 
 # Powers of ten of the OpenADR SI scale codes (oadr_siscale_20b.xsd; openleadr enums.SI_SCALE_CODE).
 SI_SCALE = {"p": -12, "n": -9, "micro": -6, "m": -3, "c": -2, "d": -1, "none": 0, "k": 3, "M": 6, "G": 9, "T": 12}
-# ctlModel values of the select-before-operate models (IEC 61850-7-3 ctlModel enumeration: 2 sbo-with-normal-security,
-# 4 sbo-with-enhanced-security).
-SELECT_BEFORE_OPERATE = (2, 4)
 _KINDS: dict[str, type[bool | int | float | str]] = {"bool": bool, "int": int, "float": float, "str": str}
 
 
@@ -195,10 +192,6 @@ class Iec61850Item(_Row):
         if (self.fc == "CO") != (self.control_model is not None):
             raise ValueError("a control (fc CO) needs a control_model, and only a control has one")
         return self
-
-    @property
-    def needs_select(self) -> bool:
-        return self.control_model is not None and self.control_model.startswith("sbo-")
 
 
 class ConversionTable(_Strict):
@@ -461,14 +454,15 @@ class Iec61850Names:
     """Request/reply, reports and control by common name over a client that speaks references.
 
     ``client`` is any binding whose names are ``<logical device>/<LN.DO[.DA]>`` object references
-    (helper I's IEC 61850 client); ``logical_devices`` says which logical device serves each peer.
+    (sgam.platform.iec61850.node.AcsiClient); ``logical_devices`` says which logical device serves
+    each peer. The table's control model documents what a control is designed for; the device's own
+    ctlModel decides at run time, and the client follows it.
     """
 
     def __init__(self, client: RequestReply | Control, converter: Converter, logical_devices: Mapping[str, str]):
         self.client = client
         self.converter = converter
         self.logical_devices = dict(logical_devices)
-        self._select_needed: dict[str, bool] = {}
 
     def _reference(self, peer: str, row: Iec61850Item) -> str:
         try:
@@ -518,31 +512,15 @@ class Iec61850Names:
             raise ConversionError(Reason.NOT_ALLOWED, f"{name!r} ({row.reference}) is not a control")
         return self.client, row, self._reference(peer, row)
 
-    async def needs_select(self, peer: str, name: str) -> bool:
-        """Whether the peer's control needs a select first: its own ctlModel (CF) when it can be read,
-        else the table's control model. Asked once per peer and control."""
-        _, row, reference = self._control(peer, name)
-        known = self._select_needed.get(reference)
-        if known is None:
-            known = row.needs_select
-            if isinstance(self.client, RequestReply):
-                answer = await self.client.get(peer, [f"{reference}.ctlModel"])
-                known = answer[f"{reference}.ctlModel"].value in SELECT_BEFORE_OPERATE
-            self._select_needed[reference] = known
-        return known
-
     async def select(self, peer: str, name: str, value: Value | None = None) -> None:
         client, _, reference = self._control(peer, name)
         converted = None if value is None else self.converter.to_iec61850(name, value)[1]
         await client.select(peer, reference, converted)
 
     async def operate(self, peer: str, name: str, value: Value) -> None:
-        """Operate, selecting (with the value) first when the peer's control model asks for it."""
+        """Operate; the client follows the device's own control model (select first where it needs one)."""
         client, _, reference = self._control(peer, name)
-        converted = self.converter.to_iec61850(name, value)[1]
-        if await self.needs_select(peer, name):
-            await client.select(peer, reference, converted)
-        await client.operate(peer, reference, converted)
+        await client.operate(peer, reference, self.converter.to_iec61850(name, value)[1])
 
     async def cancel(self, peer: str, name: str) -> None:
         client, _, reference = self._control(peer, name)

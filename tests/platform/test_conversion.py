@@ -166,34 +166,29 @@ class ReferenceClient:
         self.calls.append(("cancel", name, None))
 
 
-def test_common_names_reach_an_iec61850_client_as_references_with_the_devices_own_control_model(
+def test_common_names_reach_an_iec61850_client_as_references_of_each_peers_logical_device(
     converter: Converter,
 ) -> None:
-    client = ReferenceClient(
-        {
-            "BATTDER/DWMX1.ModEna.ctlModel": 4,  # sbo-with-enhanced-security
-            "PVDER/DWMX1.ModEna.ctlModel": 3,  # direct-with-enhanced-security
-            "PVDER/MMXU1.TotW.mag.f": 812.5,
-        }
-    )
+    client = ReferenceClient({"PVDER/MMXU1.TotW.mag.f": 812.5})
     names = Iec61850Names(client, converter, {"bat@x": "BATTDER", "pv@x": "PVDER"})
 
     async def scenario() -> None:
         await names.set("bat@x", {"der.active_power_limit": 60.0})
         await names.operate("bat@x", "der.active_power_limit_enabled", True)
-        await names.operate("pv@x", "der.active_power_limit_enabled", True)
-        await names.operate("pv@x", "der.active_power_limit_enabled", False)  # model read once, cached
+        await names.select("pv@x", "der.active_power_limit_enabled", True)
+        await names.cancel("pv@x", "der.active_power_limit_enabled")
         assert (await names.get("pv@x", ["der.active_power"]))["der.active_power"].value == 812.5
         with pytest.raises(ConversionError, match="is not a control"):
             await names.operate("pv@x", "der.active_power_limit", 50.0)
+        with pytest.raises(ConversionError, match="outside 0.0..100.0"):
+            await names.set("pv@x", {"der.active_power_limit": 150.0})
         with pytest.raises(ServiceError, match="no logical device is configured for 'meter@x'"):
             await names.get("meter@x", ["der.active_power"])
 
     asyncio.run(scenario())
     assert client.calls == [
         ("set", "BATTDER/DWMX1.WMaxSptPct.setMag.f", 60.0),
-        ("select", "BATTDER/DWMX1.ModEna", True),
         ("operate", "BATTDER/DWMX1.ModEna", True),
-        ("operate", "PVDER/DWMX1.ModEna", True),
-        ("operate", "PVDER/DWMX1.ModEna", False),
+        ("select", "PVDER/DWMX1.ModEna", True),
+        ("cancel", "PVDER/DWMX1.ModEna", None),
     ]
