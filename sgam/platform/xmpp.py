@@ -244,6 +244,19 @@ def _bare(jids: Iterable[str]) -> frozenset[str]:
     return frozenset(JID(jid).bare for jid in jids)
 
 
+async def disconnect(client: ClientXMPP) -> None:
+    """Close a slixmpp client for good, its background send task included."""
+    client.cancel_connection_attempt()
+    if client.transport is not None:
+        await client.disconnect(wait=1.0)
+    # slixmpp cancels this task only when the client is garbage-collected, too late for the task to
+    # end cleanly ("Task was destroyed but it is pending"): end it while the loop still runs.
+    sending = client._run_out_filters
+    if sending is not None:
+        sending.cancel()
+        await asyncio.gather(sending, return_exceptions=True)
+
+
 # ---------------------------------------------------------------------------------------------
 # The endpoint
 
@@ -313,9 +326,7 @@ class Endpoint:
         client, self._client = self._client, None
         self._online.clear()
         if client is not None:
-            client.cancel_connection_attempt()
-            if client.transport is not None:
-                await client.disconnect(wait=1.0)
+            await disconnect(client)
 
     async def __aenter__(self) -> Self:
         await self.start()
