@@ -407,7 +407,7 @@ class Ven:
             responses.append(
                 {
                     "response_code": code,
-                    "response_description": "OK" if code == OK else escape(reply.reason),
+                    "response_description": escape(reply.reason or "OK"),
                     "request_id": payload["request_id"],
                     "event_id": event_id,
                     "modification_number": modification,
@@ -796,7 +796,8 @@ class Vtn:
                 code = int(response["response_code"])
                 if code != OK:
                     raise OpenAdrError(code, str(response.get("response_description", "")))
-                return EventReply(event.event_id, event.modification, Opt(response["opt_type"]))
+                reason = str(response.get("response_description") or "")
+                return EventReply(event.event_id, event.modification, Opt(response["opt_type"]), reason)
         raise OpenAdrError(INVALID_DATA, f"{peer} answered without a response to event {event.event_id}")
 
     async def subscribe(self, peer: str, names: Sequence[str], handler: ReportHandler) -> _VtnSubscription:

@@ -1,0 +1,149 @@
+"""The two roles in one device: an EMS that is an OpenADR VEN upward and an IEC 61850 client downward.
+
+Both roles share one XMPP endpoint (one connection, one JID). Between them sit only the common
+services and the conversion table: the VEN hands the EMS a protocol-neutral :class:`Event` in
+common names, the EMS applies it to its DERs through :class:`CommonServices`, whose peers happen
+to be reached over IEC 61850; the DERs' reports land in one DataStore per DER, which the VEN
+reports upward. Neither side's protocol leaks into the other.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sgam.platform.conversion import Converter, Iec61850Names
+from sgam.platform.datapoints import DataStore, Value
+from sgam.platform.iec61850.node import AcsiClient
+from sgam.platform.openadr import Ven
+from sgam.platform.services import (
+    CommonServices,
+    Event,
+    EventReply,
+    EventStatus,
+    Opt,
+    Reason,
+    RemoteSubscription,
+    Report,
+    ReportHandler,
+    ServiceError,
+)
+from sgam.platform.xmpp import Endpoint
+
+log = logging.getLogger(__name__)
+
+# A limit only binds while its DER function is enabled (7-420 DWMX: WMaxSptPct acts while ModEna is on).
+ENABLES = {"der.active_power_limit": "der.active_power_limit_enabled"}
+
+
+@dataclass(frozen=True)
+class Der:
+    """One DER behind the EMS: its resource name towards the VTN, its server's JID and logical device."""
+
+    resource: str
+    jid: str  # full JID of the DER's IEC 61850 server
+    logical_device: str
+
+
+class Ems:
+    """The EMS: registers with the VTN, applies its events to the DERs, reports the DERs' measurements.
+
+    An event version sets each of its signals on every targeted DER (all DERs when it names none)
+    and enables the function the signal needs; the settings a DER had before the event are kept and
+    put back when the event is cancelled or completed. The EMS opts in when every DER accepted and
+    opts out, with the DER's refusal as the reason, when one did not.
+    """
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        *,
+        ven_id: str,
+        vtn: str,
+        ders: Sequence[Der],
+        converter: Converter | None = None,
+        measurements: Iterable[str] = ("der.active_power",),
+    ) -> None:
+        self.converter = converter or Converter()
+        self.ders = {der.resource: der for der in ders}
+        self.measurements = tuple(measurements)
+        self.stores = {der.resource: DataStore(self.converter.specs) for der in ders}
+        self.client = AcsiClient(endpoint, servers=[der.jid.partition("/")[0] for der in ders])
+        names = Iec61850Names(self.client, self.converter, {der.jid: der.logical_device for der in ders})
+        self.services = CommonServices()
+        for der in ders:
+            self.services.connect(der.jid, names)
+        self.ven = Ven(endpoint, ven_id=ven_id, vtn=vtn, converter=self.converter, resources=self.stores,
+                       on_event=self.apply)
+        self._before: dict[str, dict[str, dict[str, Value]]] = {}  # event id -> resource -> settings before it
+        self._subscriptions: list[RemoteSubscription] = []
+
+    async def start(self) -> None:
+        """Follow the DERs' measurements, then register with the VTN (which may then ask for reports)."""
+        self.ven.serve()
+        for der in self.ders.values():
+            self._subscriptions.append(
+                await self.services.subscribe(der.jid, self.measurements, self._receiver(der.resource))
+            )
+        await self.ven.register()
+
+    async def close(self) -> None:
+        for subscription in self._subscriptions:
+            await subscription.cancel()
+        self._subscriptions.clear()
+
+    def _receiver(self, resource: str) -> ReportHandler:
+        store = self.stores[resource]
+
+        async def receive(report: Report) -> None:
+            for point in report.points:
+                store.put(point)
+
+        return receive
+
+    async def apply(self, event: Event) -> EventReply:
+        """Apply one new event version to the targeted DERs (the VEN calls this once per version)."""
+        targets = [self.ders[r] for r in event.targets if r in self.ders] or list(self.ders.values())
+        try:
+            if event.status in (EventStatus.CANCELLED, EventStatus.COMPLETED):
+                failures = await self._restore(event.event_id)
+                if failures:
+                    raise ServiceError(Reason.FAILED, "; ".join(failures))
+            else:
+                for der in targets:
+                    await self._limit(event, der)
+        except ServiceError as error:
+            log.warning("event %s/%s not applied: %s", event.event_id, event.modification, error)
+            await self._restore(event.event_id)  # all DERs or none: undo the ones that did accept
+            return EventReply(event.event_id, event.modification, Opt.OUT, str(error))
+        return EventReply(event.event_id, event.modification, Opt.IN)
+
+    async def _limit(self, event: Event, der: Der) -> None:
+        for name in event.signals:
+            if name not in ENABLES:
+                raise ServiceError(Reason.UNKNOWN_NAME, f"the EMS cannot apply {name!r} to its DERs")
+        saved = self._before.setdefault(event.event_id, {})
+        if der.resource not in saved:  # the first version of an event remembers what to go back to
+            current = await self.services.get(der.jid, list(event.signals))
+            saved[der.resource] = {name: point.value for name, point in current.items()}
+        await self.services.set(der.jid, dict(event.signals))
+        for name in event.signals:
+            await self.services.operate(der.jid, ENABLES[name], True)
+
+    async def _restore(self, event_id: str) -> list[str]:
+        """Put back each DER's settings from before the event; a DER that refuses does not stop the others.
+
+        Returns what could not be restored (also logged)."""
+        failures = []
+        for resource, settings in self._before.pop(event_id, {}).items():
+            der = self.ders[resource]
+            try:
+                await self.services.set(der.jid, settings)
+                for name in settings:
+                    await self.services.operate(der.jid, ENABLES[name], False)
+            except ServiceError as error:
+                log.error("could not restore %s after event %s: %s", resource, event_id, error)
+                failures.append(f"{resource}: {error}")
+        return failures
+
