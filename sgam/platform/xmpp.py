@@ -433,16 +433,18 @@ class Endpoint:
             log.warning("%s lost its connection (%s); reconnecting", self.jid, reason)
             self._reconnecting = asyncio.ensure_future(self._reconnect())
 
-    async def _reconnect(self) -> None:
+    async def _reconnect(self, attempt_timeout: float = 10.0) -> None:
         for delay in self.backoff.delays():
             await asyncio.sleep(delay)
             if self._stopping:
                 return
             try:
-                await self._log_in()
-            except TransportError as error:
-                log.warning("%s: reconnection failed (%s); next try in up to %.1f s", self.jid, error,
-                            self.backoff.maximum)
+                await asyncio.wait_for(self._log_in(), attempt_timeout)
+            except (TransportError, TimeoutError) as error:
+                log.warning("%s: reconnection failed (%s); trying again", self.jid, error or "timed out")
+                if self._client is not None:
+                    self._client.cancel_connection_attempt()
+                    self._client.abort()
                 continue
             self.reconnections += 1
             log.info("%s reconnected", self.jid)
@@ -540,16 +542,22 @@ class Endpoint:
         Raises :class:`RequestFailed` for an error answer and :class:`RequestTimeout` when nothing
         came back in time. See the module's note for the delivery guarantee.
         """
+        target = JID(to)
+        if target.user and not target.resource:
+            raise ValueError(f"requests go to a full JID (account/resource), not {to}: the server would answer for the account")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         request_id = uuid.uuid4().hex
-        pending = self._pending[request_id] = _Pending(JID(to), payload, loop.create_future())
+        pending = self._pending[request_id] = _Pending(target, payload, loop.create_future())
         waits = iter(self.backoff.delays())
+        away: StanzaBase | None = None  # the last "peer unavailable" answer, if any
         try:
             self._transmit(request_id)
             while True:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
+                    if away is not None:
+                        raise self._failure(away)
                     raise RequestTimeout(f"no answer from {to} within {timeout} s")
                 done, _ = await asyncio.wait([pending.answer], timeout=min(self.retry_interval, remaining))
                 if not done:
@@ -558,9 +566,10 @@ class Endpoint:
                 answer = pending.answer.result()
                 if answer["type"] == "result":
                     return next(iter(answer.xml), None)
-                if answer["error"]["condition"] not in TRANSIENT or loop.time() >= deadline:
+                if answer["error"]["condition"] not in TRANSIENT:
                     raise self._failure(answer)
-                pending.answer = loop.create_future()  # the peer is away for now: ask again shortly
+                away = answer  # the peer is not there now (reconnecting?): ask again shortly
+                pending.answer = loop.create_future()
                 await asyncio.sleep(min(next(waits), max(deadline - loop.time(), 0)))
                 self._transmit(request_id)
         finally:

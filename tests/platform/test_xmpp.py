@@ -146,3 +146,26 @@ def test_discovery_returns_the_advertised_features_and_items(prosody: Prosody, r
                                      (vtn.jid, "http://openadr.org/OpenADR2/EiReport")]
 
     run(scenario())
+
+
+def test_a_request_to_a_peer_that_stays_away_fails_once_its_timeout_has_passed(prosody: Prosody, run) -> None:
+    async def scenario() -> float:
+        absent = prosody.account("absent")
+        async with Endpoint(prosody.account("client"), prosody.server) as client:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            with pytest.raises(RequestFailed) as failed:
+                await client.request(f"{absent.jid}/sgam", element("ping"), timeout=1.0)
+            assert failed.value.condition == "service-unavailable"
+            return loop.time() - started
+
+    assert run(scenario()) >= 1.0  # asked again while the peer might come back, until the timeout
+
+
+def test_requests_go_to_a_device_not_to_its_account(prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        async with Endpoint(prosody.account("client"), prosody.server) as client:
+            with pytest.raises(ValueError, match="full JID"):
+                await client.request("server@localhost", element("ping"))
+
+    run(scenario())
