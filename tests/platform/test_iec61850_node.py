@@ -205,3 +205,36 @@ def test_subscribing_to_a_name_no_report_carries_is_refused(prosody: Prosody, ru
             assert caught.value.reason is Reason.UNKNOWN_NAME and "MMTR1.TotWh.actVal" in caught.value.text
 
     run(scenario())
+
+
+def test_one_clients_operates_on_one_object_wait_for_each_other(prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        async with site(prosody) as s:
+            values = [n % 2 == 0 for n in range(20)]
+            await asyncio.gather(*(s.ems.operate(s.battery_jid, "DWMX1.ModEna", value) for value in values))
+            assert s.battery.value("BATTDER/DWMX1.ModEna.stVal") is values[-1]
+
+    run(scenario())
+
+
+def test_reports_and_controls_survive_a_restart_of_the_xmpp_server(own_prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        async with site(own_prosody) as s:
+            received: asyncio.Queue[Report] = asyncio.Queue()
+
+            async def on_report(report: Report) -> None:
+                await received.put(report)
+
+            await s.ems.subscribe(s.battery_jid, ["ZBAT1.Soc.mag.f"], on_report)
+            await asyncio.wait_for(received.get(), 10)  # general interrogation
+            for restart in range(3):
+                own_prosody.stop()
+                s.battery.update("BATTDER/ZBAT1.Soc", 70.0 + restart)  # reported while the server is down
+                own_prosody.start()
+                report = await asyncio.wait_for(received.get(), 30)
+                assert [p.value for p in report.points] == [70.0 + restart]
+                await s.ems.operate(s.battery_jid, "DWMX1.ModEna", restart % 2 == 0)
+                assert s.battery.value("BATTDER/DWMX1.ModEna.stVal") is (restart % 2 == 0)
+            assert received.empty()  # each report arrived once
+
+    run(scenario())

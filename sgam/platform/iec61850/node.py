@@ -49,11 +49,18 @@ class ServerNode:
     """An IEC 61850 server on an Endpoint: serves `server` to the bare JIDs in `allow`."""
 
     def __init__(
-        self, endpoint: Endpoint, server: AcsiServer, allow: Iterable[str], *, unsolicited: Unsolicited = "iq"
+        self,
+        endpoint: Endpoint,
+        server: AcsiServer,
+        allow: Iterable[str],
+        *,
+        unsolicited: Unsolicited = "iq",
+        delivery_timeout: float = 60.0,
     ) -> None:
         self.endpoint = endpoint
         self.server = server
         self.unsolicited = unsolicited
+        self.delivery_timeout = delivery_timeout  # how long an IQ report is retried before it is dropped
         self._queue: asyncio.Queue[tuple[str, acsi.Unsolicited]] = asyncio.Queue()
         self._sender: asyncio.Task[None] | None = None
         self._addresses: dict[str, str] = {}  # bare JID -> the full JID it last called from
@@ -95,7 +102,7 @@ class ServerNode:
             address = self._addresses.get(client, client)  # an IQ needs the full JID
             try:
                 if self.unsolicited == "iq":
-                    await self.endpoint.request(address, payload)
+                    await self.endpoint.request(address, payload, self.delivery_timeout)
                 else:
                     await self.endpoint.send(address, payload)
             except (RequestFailed, RequestTimeout, TransportError) as error:
@@ -202,6 +209,7 @@ class AcsiClient:
     _selections: dict[tuple[str, str], _Selection] = field(default_factory=dict)
     _terminations: dict[tuple[str, str, int], asyncio.Future[acsi.CommandTermination]] = field(default_factory=dict)
     _subscriptions: dict[tuple[str, str], _Subscription] = field(default_factory=dict)
+    _operating: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.servers = frozenset(self.servers)
@@ -438,6 +446,13 @@ class AcsiClient:
 
     async def operate(self, peer: str, name: str, value: Value) -> None:
         ref = (await self._address(peer, name, attribute=False)).do_ref
+        # A control object carries out one command at a time (IEC 61850-7-2): this client's own
+        # operates on one object wait for each other instead of being refused by the server.
+        lock = self._operating.setdefault((_bare(peer), ref), asyncio.Lock())
+        async with lock:
+            await self._operate(peer, name, ref, value)
+
+    async def _operate(self, peer: str, name: str, ref: str, value: Value) -> None:
         model = await self._ctl_model(peer, ref)
         selection = self._selections.get((peer, ref))
         if model.needs_select and (selection is None or (model.enhanced and selection.value.value != value)):
