@@ -35,13 +35,16 @@ data_path = "{root}/data"
 log = {{ {{ levels = {{ min = "info" }}, to = "file", filename = "{root}/prosody.log" }} }}
 interfaces = {{ "127.0.0.1" }}
 c2s_ports = {{ {port} }}
-c2s_direct_tls_ports = {{ }}
+c2s_direct_tls_ports = {{ {direct_tls_port} }}
 s2s_ports = {{ }}
 modules_enabled = {{ "roster"; "saslauth"; "disco"; "ping"; "limits"; {tls_module} }}
 modules_disabled = {{ "s2s" }}
 authentication = "internal_hashed"
 c2s_require_encryption = {tls}
 allow_unencrypted_plain_auth = {plaintext}
+-- Prosody's epoll backend leaves Nagle's algorithm on: two stanzas sent back to back (a result
+-- and a push) then wait for the client's delayed ACK, some 40 ms. Send at once.
+network_settings = {{ nagle = false }}
 -- The default c2s rate limit throttles the benchmark; raise it far above what a test sends.
 limits = {{ c2s = {{ rate = "100mb/s"; burst = "10s" }} }}
 ssl = {{
@@ -98,7 +101,8 @@ class Prosody:
     def __init__(self, tls: bool = True) -> None:
         # Not under pytest's tmp_path: that lives in a folder the `prosody` user cannot enter.
         self.root = Path(tempfile.mkdtemp(prefix="sgam-prosody-"))
-        self.port = free_port()
+        self.port = free_port()  # STARTTLS
+        self.direct_tls_port = free_port()  # TLS from the first byte (XEP-0368)
         self.tls = tls
         self.config = self.root / "prosody.cfg.lua"
         self.log = self.root / "prosody.log"
@@ -108,7 +112,7 @@ class Prosody:
         server_cert.rename(self.root / "certs" / "server.crt")
         server_key.rename(self.root / "certs" / "server.key")
         self.config.write_text(
-            CONFIG.format(root=self.root, port=self.port, domain=DOMAIN, cert_domain=CERT_DOMAIN,
+            CONFIG.format(root=self.root, port=self.port, direct_tls_port=self.direct_tls_port, domain=DOMAIN, cert_domain=CERT_DOMAIN,
                           tls=str(tls).lower(), plaintext=str(not tls).lower(), tls_module='"tls"' if tls else ""),
             encoding="utf-8",
         )
@@ -127,7 +131,13 @@ class Prosody:
 
     @property
     def server(self) -> Server:
+        """The STARTTLS port."""
         return Server(host="127.0.0.1", port=self.port, ca_file=self.ca_file)
+
+    @property
+    def direct_tls_server(self) -> Server:
+        """The direct TLS port (XEP-0368)."""
+        return Server(host="127.0.0.1", port=self.direct_tls_port, ca_file=self.ca_file, direct_tls=True)
 
     def _run_as(self) -> dict[str, int]:
         return {} if self._user is None else {"user": self._user.pw_uid, "group": self._user.pw_gid}

@@ -47,6 +47,19 @@ def test_a_server_certificate_from_another_ca_is_refused(prosody: Prosody, stran
         run(Endpoint(prosody.account("device"), wrong_trust).start())
 
 
+def test_direct_tls_logs_in_and_checks_the_server_certificate_too(prosody: Prosody, stranger_ca: CertificateAuthority,
+                                                                  run) -> None:
+    account = prosody.account("device")
+
+    async def scenario() -> bool:
+        async with Endpoint(account, prosody.direct_tls_server) as device:
+            return device.online
+
+    assert run(scenario())
+    with pytest.raises(CertificateRejected, match="not trusted"):
+        run(Endpoint(account, replace(prosody.direct_tls_server, ca_file=stranger_ca.cert)).start())
+
+
 def test_a_wrong_password_is_refused(prosody: Prosody, run) -> None:
     account = prosody.account("device")
     with pytest.raises(AuthenticationFailed, match="password"):
