@@ -2,6 +2,7 @@
 data access, the control models of IEC 61850-7-2 and unbuffered reports."""
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -11,7 +12,7 @@ from sgam.platform.iec61850 import acsi
 from sgam.platform.iec61850.acsi import AcsiError, AddCause, DataValue
 from sgam.platform.iec61850.acsi import ServiceErrorKind as E
 from sgam.platform.iec61850.cdc import BasicType, Fc
-from sgam.platform.iec61850.datamodel import shipped_model
+from sgam.platform.iec61850.datamodel import SHIPPED, parse_model, shipped_model
 from sgam.platform.iec61850.server import AcsiServer
 
 EMS, OTHER = "ems@localhost", "intruder@localhost"
@@ -265,3 +266,31 @@ def test_quality_change_is_reported_as_such_and_release_frees_the_block() -> Non
         await rig.ask(acsi.SetURCBValues("BATTDER/LLN0.urcbMeas", rpt_ena=True), client=OTHER)
 
     run(body)
+
+
+def test_integrity_reports_come_every_period_and_the_period_is_fixed_while_enabled() -> None:
+    data = json.loads((SHIPPED / "der_battery.json").read_text())
+    meas = data["logical_devices"][0]["reports"][0]
+    meas["triggers"].append("integrity")
+    meas["integrity_period_ms"] = 20
+
+    async def main() -> None:
+        sent: list[tuple[str, acsi.Unsolicited]] = []
+        server = AcsiServer(parse_model(json.dumps(data)), lambda c, m: sent.append((c, m)))
+        try:
+            await server.handle(EMS, acsi.SetURCBValues("BATTDER/LLN0.urcbMeas", rpt_ena=True))
+            with pytest.raises(AcsiError) as caught:
+                await server.handle(EMS, acsi.SetURCBValues("BATTDER/LLN0.urcbMeas", intg_pd=50))
+            assert caught.value.error is E.ACCESS_NOT_ALLOWED_IN_CURRENT_STATE
+            await asyncio.sleep(0.15)
+            integrity = [m for _, m in sent if isinstance(m, acsi.Report)]
+            assert len(integrity) >= 3
+            assert {e.reason for r in integrity for e in r.entries} == {"integrity"}
+            await server.handle(EMS, acsi.SetURCBValues("BATTDER/LLN0.urcbMeas", rpt_ena=False))
+            count = len(sent)
+            await asyncio.sleep(0.06)
+            assert len(sent) == count  # disabled: no more
+        finally:
+            await server.close()
+
+    asyncio.run(main())

@@ -14,6 +14,17 @@ defines the project's own XML, modelled on it, in the namespace `NAMESPACE` (not
 * a failed service is an XMPP error whose application payload is `<ServiceError error=".."
   addCause="..">` with the 7-2 ServiceError and, for controls, the AddCause.
 
+An operate with enhanced security, as it travels (namespace declarations left out)::
+
+    EMS -> DER  <iq type="set"><Operate ref="BATTDER/DWMX1.ModEna" ctlNum="7" orCat="3"
+                    orIdent="ems@example.org/sgam" test="false"><ctlVal type="BOOLEAN">true</ctlVal>
+                </Operate></iq>
+    DER -> EMS  <iq type="result"><OperateResponse ref="BATTDER/DWMX1.ModEna" ctlNum="7"/></iq>
+    DER -> EMS  <iq type="set"><CommandTermination ref="BATTDER/DWMX1.ModEna" ctlNum="7" positive="true"/></iq>
+
+and a refusal: ``<iq type="error"><error type="wait"><unexpected-request .../><ServiceError
+error="control-must-be-selected" addCause="object-not-selected" text="..."/></error></iq>``.
+
 The messages are frozen dataclasses; `encode` and `decode` map them to and from ElementTree by
 reflection over their fields, so each message's XML shape is its field list and nothing else.
 """

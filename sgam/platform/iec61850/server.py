@@ -17,9 +17,10 @@ reports.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -244,9 +245,9 @@ class AcsiServer:
         raise AcsiError(E.CLASS_NOT_SUPPORTED, f"service {type(request).__name__} is not supported")
 
     @staticmethod
-    def _missing(ref: str, known: object) -> AcsiError:
-        names = list(known)  # type: ignore[call-overload]
-        hint = next((f"; did you mean {n}?" for n in _close(ref, names)), "")
+    def _missing(ref: str, known: Iterable[str]) -> AcsiError:
+        close = difflib.get_close_matches(ref, list(known), n=1, cutoff=0.8)
+        hint = f"; did you mean {close[0]}?" if close else ""
         return AcsiError(E.INSTANCE_NOT_AVAILABLE, f"{ref} does not exist{hint}")
 
     def _authorise(self, client: str) -> None:
@@ -301,9 +302,9 @@ class AcsiServer:
             raise AcsiError(E.ACCESS_VIOLATION, f"FC {fc.value} is read-only here; settings (SP) are writable")
         if not values:
             raise AcsiError(E.PARAMETER_VALUE_INCONSISTENT, "SetDataValues carries no value")
-        [(obj, prefix)] = self._resolve(ref) if ref not in self._nodes else [(None, "")]  # type: ignore[list-item]
-        if obj is None:
+        if ref in self._nodes:
             raise AcsiError(E.PARAMETER_VALUE_INCONSISTENT, f"write one data object at a time, not the node {ref}")
+        [(obj, prefix)] = self._resolve(ref)
         planned: list[tuple[_Attribute, Scalar]] = []
         for given in values:
             path = ".".join(p for p in (prefix, given.name) if p)
@@ -546,9 +547,3 @@ class AcsiServer:
 
 def _under(path: str, prefix: str) -> bool:
     return not prefix or path == prefix or path.startswith(f"{prefix}.")
-
-
-def _close(ref: str, names: list[str]) -> list[str]:
-    import difflib
-
-    return difflib.get_close_matches(ref, names, n=1, cutoff=0.8)
