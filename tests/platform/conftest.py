@@ -13,22 +13,23 @@ from tests.platform.prosody import Prosody
 T = TypeVar("T")
 
 
-@pytest.fixture(scope="session")
-def prosody() -> Iterator[Prosody]:
-    """One Prosody for the whole session; tests keep apart by making their own accounts (`prosody.account`)."""
-    server = Prosody()
+def running(server: Prosody) -> Iterator[Prosody]:
+    """Start `server` for a fixture's lifetime, then stop it and remove its files."""
     server.start()
     yield server
     server.close()
+
+
+@pytest.fixture(scope="session")
+def prosody() -> Iterator[Prosody]:
+    """One Prosody for the whole session; tests keep apart by making their own accounts (`prosody.account`)."""
+    yield from running(Prosody())
 
 
 @pytest.fixture
 def own_prosody() -> Iterator[Prosody]:
     """A Prosody of the test's own, for tests that stop or restart the server."""
-    server = Prosody()
-    server.start()
-    yield server
-    server.close()
+    yield from running(Prosody())
 
 
 @pytest.fixture

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 
-from sgam.platform.xmpp import Endpoint, RequestFailed, StanzaFault, current_sender
+from sgam.platform.xmpp import Endpoint, Handler, RequestFailed, StanzaFault, current_sender
 from tests.platform.prosody import Prosody
 
 NS = "urn:example:sgam:test"
@@ -19,15 +21,22 @@ def element(name: str, text: str = "", **attributes: str) -> ET.Element:
     return node
 
 
+@asynccontextmanager
+async def served(prosody: Prosody, handler: Handler) -> AsyncIterator[tuple[Endpoint, Endpoint]]:
+    """A server endpoint serving NS with `handler` to a client endpoint, the one sender it allows."""
+    async with Endpoint(prosody.account("server"), prosody.server) as server, \
+            Endpoint(prosody.account("client"), prosody.server) as client:
+        server.serve(NS, handler, allow=[client.account.jid])
+        yield server, client
+
+
 async def echo(sender: str, payload: ET.Element) -> ET.Element:
     return element("echo", payload.text or "", sender=sender, full=current_sender.get())
 
 
 def test_a_request_gets_the_served_answer(prosody: Prosody, run) -> None:
     async def scenario() -> None:
-        async with Endpoint(prosody.account("server"), prosody.server) as server, \
-                Endpoint(prosody.account("client"), prosody.server) as client:
-            server.serve(NS, echo, allow=[client.account.jid])
+        async with served(prosody, echo) as (server, client):
             answer = await client.request(server.jid, element("ping", "hello"))
             assert answer is not None
             assert answer.tag == f"{{{NS}}}echo"
@@ -63,9 +72,7 @@ def test_a_handler_fault_becomes_an_xmpp_error_with_its_payload(prosody: Prosody
         raise StanzaFault("item-not-found", "no such point", payload=element("unknown", ref=payload.text or ""))
 
     async def scenario() -> None:
-        async with Endpoint(prosody.account("server"), prosody.server) as server, \
-                Endpoint(prosody.account("client"), prosody.server) as client:
-            server.serve(NS, refuse, allow=[client.account.jid])
+        async with served(prosody, refuse) as (server, client):
             with pytest.raises(RequestFailed) as failed:
                 await client.request(server.jid, element("get", "LD0/MMXU1.TotW"))
             assert failed.value.condition == "item-not-found"
@@ -82,9 +89,7 @@ def test_a_malformed_payload_that_breaks_the_handler_is_answered_and_serving_goe
         return element("double", str(2 * int(payload.text or "")))  # ValueError on anything but a number
 
     async def scenario() -> None:
-        async with Endpoint(prosody.account("server"), prosody.server) as server, \
-                Endpoint(prosody.account("client"), prosody.server) as client:
-            server.serve(NS, strict, allow=[client.account.jid])
+        async with served(prosody, strict) as (server, client):
             with pytest.raises(RequestFailed) as failed:
                 await client.request(server.jid, element("number", "<not a number>"))
             assert failed.value.condition == "internal-server-error"
@@ -96,9 +101,7 @@ def test_a_malformed_payload_that_breaks_the_handler_is_answered_and_serving_goe
 
 def test_an_unknown_namespace_is_not_served(prosody: Prosody, run) -> None:
     async def scenario() -> None:
-        async with Endpoint(prosody.account("server"), prosody.server) as server, \
-                Endpoint(prosody.account("client"), prosody.server) as client:
-            server.serve(NS, echo, allow=[client.account.jid])
+        async with served(prosody, echo) as (server, client):
             with pytest.raises(RequestFailed) as failed:
                 await client.request(server.jid, ET.Element("{urn:example:other}ping"), timeout=3)
             assert failed.value.condition in {"feature-not-implemented", "service-unavailable"}

@@ -15,16 +15,14 @@ from sgam.platform.xmpp import (
     EncryptionRequired,
     Endpoint,
 )
+from tests.platform.conftest import running
 from tests.platform.prosody import CERT_DOMAIN, CertificateAuthority, Prosody
 
 
 @pytest.fixture(scope="module")
 def plaintext_prosody() -> Iterator[Prosody]:
     """A server that offers no TLS at all and would accept a password in the clear."""
-    server = Prosody(tls=False)
-    server.start()
-    yield server
-    server.close()
+    yield from running(Prosody(tls=False))
 
 
 @pytest.fixture(scope="module")
