@@ -542,6 +542,8 @@ class Endpoint:
         Raises :class:`RequestFailed` for an error answer and :class:`RequestTimeout` when nothing
         came back in time. See the module's note for the delivery guarantee.
         """
+        if self._client is None:
+            raise EndpointStopped(f"{self.jid} is not started")
         target = JID(to)
         if target.user and not target.resource:
             raise ValueError(f"requests go to a full JID (account/resource), not {to}: the server would answer for the account")

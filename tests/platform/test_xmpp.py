@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
 
-from sgam.platform.xmpp import Endpoint, Handler, RequestFailed, StanzaFault, current_sender
+from sgam.platform.xmpp import Endpoint, EndpointStopped, Handler, RequestFailed, StanzaFault, current_sender
 from tests.platform.prosody import Prosody
 
 NS = "urn:example:sgam:test"
@@ -47,7 +48,8 @@ def test_a_request_gets_the_served_answer(prosody: Prosody, run) -> None:
     run(scenario())
 
 
-def test_a_sender_outside_the_allow_list_is_refused_and_never_reaches_the_handler(prosody: Prosody, run) -> None:
+def test_a_sender_outside_the_allow_list_is_refused_and_never_reaches_the_handler(
+        prosody: Prosody, run, caplog: pytest.LogCaptureFixture) -> None:
     seen: list[str] = []
 
     async def record(sender: str, payload: ET.Element) -> None:
@@ -63,8 +65,11 @@ def test_a_sender_outside_the_allow_list_is_refused_and_never_reaches_the_handle
             assert refused.value.condition == "forbidden"
             assert await friend.request(server.jid, element("set", "2")) is None
 
-    run(scenario())
+    with caplog.at_level(logging.WARNING, logger="sgam.platform.xmpp"):
+        run(scenario())
     assert len(seen) == 1 and seen[0].startswith("friend")
+    refusals = [record.getMessage() for record in caplog.records if "refused" in record.getMessage()]
+    assert len(refusals) == 1 and "stranger" in refusals[0] and NS in refusals[0]
 
 
 def test_a_handler_fault_becomes_an_xmpp_error_with_its_payload(prosody: Prosody, run) -> None:
@@ -170,5 +175,21 @@ def test_requests_go_to_a_device_not_to_its_account(prosody: Prosody, run) -> No
         async with Endpoint(prosody.account("client"), prosody.server) as client:
             with pytest.raises(ValueError, match="full JID"):
                 await client.request("server@localhost", element("ping"))
+
+    run(scenario())
+
+
+def test_stopping_an_endpoint_ends_its_waiting_requests(prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        absent = prosody.account("absent")
+        client = Endpoint(prosody.account("client"), prosody.server)
+        await client.start()
+        waiting = asyncio.ensure_future(client.request(f"{absent.jid}/sgam", element("ping"), timeout=30))
+        await asyncio.sleep(0.3)
+        await client.stop()
+        with pytest.raises(EndpointStopped):
+            await waiting
+        with pytest.raises(EndpointStopped):
+            await client.request(f"{absent.jid}/sgam", element("ping"))
 
     run(scenario())
