@@ -103,6 +103,9 @@ def test_refusals_arrive_as_acsi_errors_and_the_server_keeps_serving(prosody: Pr
             assert acsi.decode(bad.value.payload) == acsi.ServiceError(
                 E.PARAMETER_VALUE_INCONSISTENT, None, "/Operate/ctlVal: expected exactly one element, found 0"
             )
+            with pytest.raises(ServiceError) as caught:
+                await s.client.get(s.pv_jid.partition("/")[0], ["PVDER/MMXU1.TotW.mag.f"])
+            assert caught.value.reason is Reason.INVALID and "full JID" in caught.value.text
             assert (await s.ems.get(s.pv_jid, ["MMXU1.TotW.mag.f"]))["MMXU1.TotW.mag.f"].value == 4200.0
 
     run(scenario())

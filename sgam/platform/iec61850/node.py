@@ -106,7 +106,9 @@ class ServerNode:
                 else:
                     await self.endpoint.send(address, payload)
             except (RequestFailed, RequestTimeout, TransportError) as error:
-                log.warning("could not deliver %s to %s: %s", type(message).__name__, client, error)
+                log.warning("could not deliver %s to %s: %s", type(message).__name__, address, error)
+            except Exception:  # whatever happens to one delivery, the next ones still go out
+                log.exception("delivering %s to %s failed", type(message).__name__, address)
 
 
 # --- the client ---------------------------------------------------------------------------------
@@ -238,6 +240,8 @@ class AcsiClient:
             raise AcsiError(kind, f"{peer} answered {failure}") from None
         except (RequestTimeout, TransportError) as failure:
             raise AcsiError(ServiceErrorKind.FAILED_DUE_TO_COMMUNICATIONS_CONSTRAINT, f"{peer}: {failure}") from None
+        except ValueError as wrong:  # e.g. a bare JID, which the XMPP server would answer for the account
+            raise AcsiError(ServiceErrorKind.PARAMETER_VALUE_INCONSISTENT, str(wrong)) from None
         if answer is None:
             raise AcsiError(ServiceErrorKind.FAILED_DUE_TO_COMMUNICATIONS_CONSTRAINT, f"{peer} sent an empty result")
         try:
