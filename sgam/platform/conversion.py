@@ -187,11 +187,18 @@ class Iec61850Item(_Row):
         | None
     ) = None
 
+    status: str | None = Field(None, pattern=r"^[A-Za-z0-9_.]+$", description="a control's state attribute, e.g. stVal")
+
     @model_validator(mode="after")
     def _control(self) -> Iec61850Item:
-        if (self.fc == "CO") != (self.control_model is not None):
-            raise ValueError("a control (fc CO) needs a control_model, and only a control has one")
+        if (self.fc == "CO") != (self.control_model is not None) or (self.fc == "CO") != (self.status is not None):
+            raise ValueError("a control (fc CO) needs a control_model and a status attribute; only a control has them")
         return self
+
+    @property
+    def readable(self) -> str:
+        """The reference to read for this row's value: a control is read at its state attribute."""
+        return f"{self.reference}.{self.status}" if self.status else self.reference
 
 
 class ConversionTable(_Strict):
@@ -345,7 +352,7 @@ class Converter:
         self._signals = {(s.signal_name, s.signal_type): s for s in self.table.openadr_signals}
         self._reports = {(r.report_name, r.item_name): r for r in self.table.openadr_reports}
         self._reports_by_name = {r.common: r for r in self.table.openadr_reports}
-        self._iec = {i.reference: i for i in self.table.iec61850}
+        self._iec = {i.readable: i for i in self.table.iec61850}
         self._iec_by_name = {i.common: i for i in self.table.iec61850}
 
     @property
@@ -464,9 +471,9 @@ class Iec61850Names:
         self.converter = converter
         self.logical_devices = dict(logical_devices)
 
-    def _reference(self, peer: str, row: Iec61850Item) -> str:
+    def _reference(self, peer: str, row: Iec61850Item, read: bool = False) -> str:
         try:
-            return f"{self.logical_devices[peer]}/{row.reference}"
+            return f"{self.logical_devices[peer]}/{row.readable if read else row.reference}"
         except KeyError:
             raise ServiceError(Reason.UNAVAILABLE, f"no logical device is configured for {peer!r}") from None
 
@@ -479,7 +486,7 @@ class Iec61850Names:
     async def get(self, peer: str, names: Sequence[str]) -> dict[str, DataPoint]:
         if not isinstance(self.client, RequestReply):
             raise ServiceError(Reason.NOT_SUPPORTED, "the client offers no request/reply")
-        references = [self._reference(peer, self.converter.iec61850_row(name)) for name in names]
+        references = [self._reference(peer, self.converter.iec61850_row(name), read=True) for name in names]
         answer = await self.client.get(peer, references)
         points = [self._inbound(peer, answer[reference]) for reference in references]
         return {point.name: point for point in points}
@@ -496,7 +503,7 @@ class Iec61850Names:
     async def subscribe(self, peer: str, names: Sequence[str], handler: ReportHandler) -> RemoteSubscription:
         if not isinstance(self.client, Reporting):
             raise ServiceError(Reason.NOT_SUPPORTED, "the client offers no reports")
-        references = [self._reference(peer, self.converter.iec61850_row(name)) for name in names]
+        references = [self._reference(peer, self.converter.iec61850_row(name), read=True) for name in names]
 
         async def translated(report: Report) -> None:
             points = tuple(self._inbound(peer, point) for point in report.points)

@@ -9,8 +9,9 @@ reports upward. Neither side's protocol leaks into the other.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sgam.platform.conversion import Converter, Iec61850Names
@@ -49,10 +50,12 @@ class Der:
 class Ems:
     """The EMS: registers with the VTN, applies its events to the DERs, reports the DERs' measurements.
 
-    An event version sets each of its signals on every targeted DER (all DERs when it names none)
-    and enables the function the signal needs; the settings a DER had before the event are kept and
-    put back when the event is cancelled or completed. The EMS opts in when every DER accepted and
-    opts out, with the DER's refusal as the reason, when one did not.
+    An event version sets each of its signals on every targeted DER (all DERs when it names none,
+    the DERs in parallel) and enables the function the signal needs; the settings a DER had before
+    the event are kept and put back when the event is cancelled or completed. The EMS opts in when
+    every DER accepted; when one refused, it undoes the others and opts out with the refusal as the
+    reason. Overlapping events: the latest version applied wins, and cancelling an event puts back
+    what was there before that event.
     """
 
     def __init__(
@@ -80,9 +83,13 @@ class Ems:
         self._subscriptions: list[RemoteSubscription] = []
 
     async def start(self) -> None:
-        """Follow the DERs' measurements, then register with the VTN (which may then ask for reports)."""
+        """Read the managed settings and follow the measurements of each DER, then register with the VTN."""
         self.ven.serve()
+        managed = [*ENABLES, *ENABLES.values()]
         for der in self.ders.values():
+            store = self.stores[der.resource]
+            for point in (await self.services.get(der.jid, managed)).values():
+                store.put(point)
             self._subscriptions.append(
                 await self.services.subscribe(der.jid, self.measurements, self._receiver(der.resource))
             )
@@ -103,7 +110,7 @@ class Ems:
         return receive
 
     async def apply(self, event: Event) -> EventReply:
-        """Apply one new event version to the targeted DERs (the VEN calls this once per version)."""
+        """Apply one new event version to the targeted DERs, all at once (the VEN calls this once per version)."""
         targets = [self.ders[r] for r in event.targets if r in self.ders] or list(self.ders.values())
         try:
             if event.status in (EventStatus.CANCELLED, EventStatus.COMPLETED):
@@ -111,8 +118,16 @@ class Ems:
                 if failures:
                     raise ServiceError(Reason.FAILED, "; ".join(failures))
             else:
-                for der in targets:
-                    await self._limit(event, der)
+                unknown = [name for name in event.signals if name not in ENABLES]
+                if unknown:
+                    raise ServiceError(Reason.UNKNOWN_NAME, f"the EMS cannot apply {', '.join(unknown)} to its DERs")
+                outcomes = await asyncio.gather(*(self._limit(event, der) for der in targets), return_exceptions=True)
+                refusals = [o for o in outcomes if isinstance(o, BaseException)]
+                for refusal in refusals:
+                    if not isinstance(refusal, ServiceError):
+                        raise refusal
+                if refusals:
+                    raise ServiceError(Reason.FAILED, "; ".join(str(r) for r in refusals))
         except ServiceError as error:
             log.warning("event %s/%s not applied: %s", event.event_id, event.modification, error)
             await self._restore(event.event_id)  # all DERs or none: undo the ones that did accept
@@ -120,16 +135,30 @@ class Ems:
         return EventReply(event.event_id, event.modification, Opt.IN)
 
     async def _limit(self, event: Event, der: Der) -> None:
-        for name in event.signals:
-            if name not in ENABLES:
-                raise ServiceError(Reason.UNKNOWN_NAME, f"the EMS cannot apply {name!r} to its DERs")
+        store = self.stores[der.resource]
+        wanted: dict[str, Value] = {**event.signals, **{ENABLES[name]: True for name in event.signals}}
         saved = self._before.setdefault(event.event_id, {})
         if der.resource not in saved:  # the first version of an event remembers what to go back to
-            current = await self.services.get(der.jid, list(event.signals))
-            saved[der.resource] = {name: point.value for name, point in current.items()}
-        await self.services.set(der.jid, dict(event.signals))
-        for name in event.signals:
-            await self.services.operate(der.jid, ENABLES[name], True)
+            saved[der.resource] = {name: store.value(name) for name in wanted}
+        await self._put(der, wanted)
+
+    async def _put(self, der: Der, wanted: Mapping[str, Value]) -> None:
+        """Bring the DER's managed settings to ``wanted``: write settings, then operate controls.
+
+        Only what differs from the EMS's mirror is sent. The mirror is read at start and kept by the
+        EMS's own writes: the EMS assumes it is the only one managing these settings.
+        """
+        store = self.stores[der.resource]
+        changed = {name: value for name, value in wanted.items() if store.value(name) != value}
+        controls = {name for name in changed if self.converter.iec61850_row(name).control_model is not None}
+        settings = {name: value for name, value in changed.items() if name not in controls}
+        if settings:
+            await self.services.set(der.jid, settings)
+            for name, value in settings.items():
+                store.set(name, value)
+        for name in controls:
+            await self.services.operate(der.jid, name, changed[name])
+            store.set(name, changed[name])
 
     async def _restore(self, event_id: str) -> list[str]:
         """Put back each DER's settings from before the event; a DER that refuses does not stop the others.
@@ -137,13 +166,9 @@ class Ems:
         Returns what could not be restored (also logged)."""
         failures = []
         for resource, settings in self._before.pop(event_id, {}).items():
-            der = self.ders[resource]
             try:
-                await self.services.set(der.jid, settings)
-                for name in settings:
-                    await self.services.operate(der.jid, ENABLES[name], False)
+                await self._put(self.ders[resource], settings)
             except ServiceError as error:
                 log.error("could not restore %s after event %s: %s", resource, event_id, error)
                 failures.append(f"{resource}: {error}")
         return failures
-

@@ -152,10 +152,10 @@ def _response(code: int, text: str, request_id: str | None) -> dict[str, Any]:
 
 
 async def _exchange(
-    transport: Transport, to: str, message_type: str, expected: str, payload: Mapping[str, Any]
+    transport: Transport, to: str, message_type: str, expected: str, payload: Mapping[str, Any], timeout: float
 ) -> dict[str, Any]:
     """Send one payload and return the answer's, raising the peer's refusal (its eiResponse code)."""
-    answer_type, answer = decode(await transport.request(to, encode(message_type, **payload)))
+    answer_type, answer = decode(await transport.request(to, encode(message_type, **payload), timeout))
     response = answer.get("response") or {}
     code = int(response.get("response_code", OK))
     if code != OK:
@@ -301,6 +301,7 @@ class Ven:
         on_event: EventHandler,
         ven_name: str = "",
         grid: Mapping[str, Any] | None = None,
+        timeout: float = 10.0,
     ) -> None:
         self.transport = transport
         self.ven_id = ven_id
@@ -309,6 +310,7 @@ class Ven:
         self.converter = converter
         self.resources = dict(resources)
         self.on_event = on_event
+        self.timeout = timeout  # per request, however often the transport sends it again meanwhile
         # The power attributes OpenADR attaches to power items (oadr_power_20b.xsd PowerAttributesType).
         self.grid = dict(grid or {"hertz": 50, "voltage": 230, "ac": True})
         self.registration_id: str | None = None
@@ -331,7 +333,7 @@ class Ven:
         self.transport.serve(OADR_NS, _served(handlers, self.ven_id), allow=[_bare(self.vtn)])
 
     async def _call(self, message_type: str, expected: str, **payload: Any) -> dict[str, Any]:
-        return await _exchange(self.transport, self.vtn, message_type, expected, payload)
+        return await _exchange(self.transport, self.vtn, message_type, expected, payload, self.timeout)
 
     async def register(self) -> str:
         """Discover the VTN, register over XMPP and register the telemetry report; returns the registration id."""
@@ -622,12 +624,14 @@ class Vtn:
         converter: Converter,
         vens: Iterable[str],
         market_context: str = "http://sgam.example/market/dr",
+        timeout: float = 10.0,
     ) -> None:
         self.transport = transport
         self.vtn_id = vtn_id
         self.converter = converter
         self.allowed = [_bare(v) for v in vens]
         self.market_context = market_context
+        self.timeout = timeout
         self.registrations: dict[str, Registration] = {}  # by the VEN's bare JID
         self._subscriptions: dict[str, tuple[str, ReportHandler]] = {}  # report request id -> (peer, handler)
 
@@ -778,7 +782,8 @@ class Vtn:
             raise OpenAdrError(NOT_REGISTERED, f"{peer} is not registered with this VTN") from None
 
     async def _call(self, peer: str, message_type: str, expected: str, **payload: Any) -> dict[str, Any]:
-        return await _exchange(self.transport, self._registration(peer).address, message_type, expected, payload)
+        address = self._registration(peer).address
+        return await _exchange(self.transport, address, message_type, expected, payload, self.timeout)
 
     async def distribute(self, peer: str, event: Event) -> EventReply:
         """Push one event (a new one, a modification or a cancellation) and return the VEN's answer."""

@@ -139,7 +139,7 @@ def test_a_bad_table_file_is_refused_with_where_and_why(tmp_path: Path) -> None:
     with pytest.raises(TableError, match="cites unknown source 'nowhere'"):
         load_table(_broken_table(tmp_path, {"iec61850": [uncited]}))
     control = dict(data["iec61850"][0], fc="CO")
-    with pytest.raises(TableError, match="needs a control_model"):
+    with pytest.raises(TableError, match="needs a control_model and a status attribute"):
         load_table(_broken_table(tmp_path, {"iec61850": [control]}))
 
 
@@ -169,7 +169,7 @@ class ReferenceClient:
 def test_common_names_reach_an_iec61850_client_as_references_of_each_peers_logical_device(
     converter: Converter,
 ) -> None:
-    client = ReferenceClient({"PVDER/MMXU1.TotW.mag.f": 812.5})
+    client = ReferenceClient({"PVDER/MMXU1.TotW.mag.f": 812.5, "PVDER/DWMX1.ModEna.stVal": True})
     names = Iec61850Names(client, converter, {"bat@x": "BATTDER", "pv@x": "PVDER"})
 
     async def scenario() -> None:
@@ -177,7 +177,11 @@ def test_common_names_reach_an_iec61850_client_as_references_of_each_peers_logic
         await names.operate("bat@x", "der.active_power_limit_enabled", True)
         await names.select("pv@x", "der.active_power_limit_enabled", True)
         await names.cancel("pv@x", "der.active_power_limit_enabled")
-        assert (await names.get("pv@x", ["der.active_power"]))["der.active_power"].value == 812.5
+        read = await names.get("pv@x", ["der.active_power", "der.active_power_limit_enabled"])
+        assert {name: point.value for name, point in read.items()} == {
+            "der.active_power": 812.5,
+            "der.active_power_limit_enabled": True,  # a control is read at its state attribute
+        }
         with pytest.raises(ConversionError, match="is not a control"):
             await names.operate("pv@x", "der.active_power_limit", 50.0)
         with pytest.raises(ConversionError, match="outside 0.0..100.0"):

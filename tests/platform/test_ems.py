@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import xml.etree.ElementTree as ET
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,7 +19,7 @@ from sgam.platform.iec61850.datamodel import shipped_model
 from sgam.platform.iec61850.node import ServerNode
 from sgam.platform.iec61850.server import AcsiServer
 from sgam.platform.openadr import Vtn
-from sgam.platform.services import Event, EventStatus, Opt, Report
+from sgam.platform.services import Event, EventReply, EventStatus, Opt, Report
 from sgam.platform.xmpp import Endpoint, Handler
 from tests.platform.prosody import Prosody
 
@@ -75,7 +76,7 @@ class Field:
 
 
 @asynccontextmanager
-async def field_site(prosody: Prosody) -> AsyncIterator[Field]:
+async def field_site(prosody: Prosody, timeout: float = 10.0) -> AsyncIterator[Field]:
     async with AsyncExitStack() as stack:
         accounts = {name: prosody.account(name) for name in ("vtn", "ems", "battery", "pv")}
         endpoints = {
@@ -89,7 +90,7 @@ async def field_site(prosody: Prosody) -> AsyncIterator[Field]:
             await node.start()
             stack.push_async_callback(node.close)
         wire = Recorder(endpoints["vtn"])
-        vtn = Vtn(wire, vtn_id="aggregator", converter=CONVERTER, vens=[accounts["ems"].jid])
+        vtn = Vtn(wire, vtn_id="aggregator", converter=CONVERTER, vens=[accounts["ems"].jid], timeout=timeout)
         vtn.serve()
         ems = Ems(
             endpoints["ems"],
@@ -175,3 +176,42 @@ def test_an_event_one_der_refuses_is_opted_out_with_its_reason_and_undone_on_the
                     f.battery.value("BATTDER/DWMX1.ModEna.stVal")) == (100.0, False)
 
     run(scenario())
+
+
+EVENTS, RESTARTS = 1000, 3
+
+
+def test_every_event_is_applied_exactly_once_while_the_server_restarts_three_times(own_prosody: Prosody,
+                                                                                   run: Run) -> None:
+    applied: Counter[tuple[str, int]] = Counter()
+    replies: dict[str, Opt] = {}
+
+    async def scenario() -> tuple[int, int]:
+        async with field_site(own_prosody, timeout=60) as f:
+            apply = f.ems.ven.on_event
+
+            async def counted(event: Event) -> EventReply:
+                applied[event.key] += 1
+                return await apply(event)
+
+            f.ems.ven.on_event = counted
+
+            async def restarts() -> None:
+                for restart in range(1, RESTARTS + 1):
+                    while len(replies) < restart * EVENTS // (RESTARTS + 1):
+                        await asyncio.sleep(0.01)
+                    await asyncio.to_thread(own_prosody.restart)
+
+            async def events() -> None:
+                for number in range(EVENTS):
+                    event = replace(limit_event(0), event_id=f"dr-{number}")
+                    replies[event.event_id] = (await f.vtn.distribute(f.ems_peer, event)).opt
+
+            await asyncio.gather(restarts(), events())
+            return f.wire.endpoint.reconnections, f.ems.ven.transport.reconnections  # type: ignore[attr-defined]
+
+    vtn_reconnections, ems_reconnections = run(scenario())
+    assert (vtn_reconnections, ems_reconnections) == (RESTARTS, RESTARTS)
+    assert replies == {f"dr-{number}": Opt.IN for number in range(EVENTS)}
+    assert sorted(applied) == sorted((f"dr-{number}", 0) for number in range(EVENTS))
+    assert set(applied.values()) == {1}, {key: times for key, times in applied.items() if times != 1}
