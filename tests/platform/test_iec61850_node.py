@@ -66,6 +66,8 @@ def test_the_client_offers_the_common_services() -> None:
 def test_directories_and_data_over_xmpp(prosody: Prosody, run) -> None:
     async def scenario() -> None:
         async with site(prosody) as s:
+            features, items = await s.client.endpoint.discover(s.battery_jid)
+            assert acsi.NAMESPACE in features and items == [(s.battery_jid, "BATTDER")]
             directory = await s.client.call(s.battery_jid, acsi.GetLogicalDeviceDirectory("BATTDER"))
             assert isinstance(directory, acsi.GetLogicalDeviceDirectoryResponse) and "DWMX1" in directory.names
             points = await s.ems.get(
@@ -95,6 +97,15 @@ def test_refusals_arrive_as_acsi_errors_and_the_server_keeps_serving(prosody: Pr
             with pytest.raises(ServiceError) as caught:
                 await s.ems.set(s.pv_jid, {"DWMX1.WMaxSptPct.setMag.f": True})
             assert caught.value.reason is Reason.WRONG_TYPE
+
+            with pytest.raises(AcsiError) as unselected:
+                await s.client.call(
+                    s.battery_jid, acsi.Operate("BATTDER/DWMX1.ModEna", DataValue(BasicType.BOOLEAN, True))
+                )
+            assert (unselected.value.error, unselected.value.add_cause) == (
+                E.CONTROL_MUST_BE_SELECTED,
+                acsi.AddCause.OBJECT_NOT_SELECTED,
+            )
 
             malformed = ET.Element(f"{{{acsi.NAMESPACE}}}Operate", {"ref": "PVDER/DWMX1.ModEna"})
             with pytest.raises(RequestFailed) as bad:

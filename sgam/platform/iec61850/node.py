@@ -1,6 +1,7 @@
 """IEC 61850 over the platform's XMPP Endpoint: a server node hosting a data model, and a client.
 
-`ServerNode` answers ACSI requests (IQ set, payload in `acsi.NAMESPACE`) from the JIDs it allows
+`ServerNode` announces the ACSI namespace as a service discovery feature (one item per logical
+device, node = its name), answers ACSI requests (IQ set, payload in `acsi.NAMESPACE`) from the JIDs it allows
 and sends reports and command terminations to their owner's full JID, in order: by default as IQ
 sets, which the Endpoint retries until acknowledged (so they survive a restart of the XMPP server),
 or as best-effort `<message>` stanzas (`unsolicited="message"`). A malformed payload
@@ -66,6 +67,9 @@ class ServerNode:
         self._addresses: dict[str, str] = {}  # bare JID -> the full JID it last called from
         server.outbox = lambda client, message: self._queue.put_nowait((client, message))
         endpoint.serve(acsi.NAMESPACE, self._handle, allow)
+        # XEP-0030: a client learns that this JID is an IEC 61850 server, and which logical devices it has.
+        ied = server.model.ied
+        endpoint.advertise([acsi.NAMESPACE], [(endpoint.jid, f"{ied}{ld.inst}") for ld in server.model.logical_devices])
 
     async def start(self) -> None:
         """Start sending reports and terminations (the endpoint is started by its owner)."""
