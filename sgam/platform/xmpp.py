@@ -265,11 +265,18 @@ class Endpoint:
     """One device's XMPP connection: serves namespaces to allowed peers and sends requests to peers."""
 
     def __init__(self, account: Account, server: Server, resource: str = "sgam", *, backoff: Backoff | None = None,
-                 remember: int = 10_000, retry_interval: float = 2.0) -> None:
+                 login_timeout: float = 10.0, keepalive: float = 30.0, remember: int = 10_000,
+                 retry_interval: float = 2.0) -> None:
+        """`keepalive`: seconds between pings of the server while online; a ping unanswered for as long means
+        the link is dead (a hung server or a lost network), and the endpoint reconnects. `login_timeout`
+        bounds each login attempt; `remember` is how many answers are kept for repeated requests;
+        `retry_interval` is how long a request waits for an answer before sending it again."""
         self.account = account
         self.server = server
         self.resource = resource
         self.backoff = backoff or Backoff()
+        self.login_timeout = login_timeout
+        self.keepalive = keepalive
         self.remember = remember
         self.retry_interval = retry_interval
         self._services: dict[str, _Service] = {}
@@ -282,6 +289,7 @@ class Endpoint:
         self._login: asyncio.Future[None] | None = None  # the current login attempt's outcome
         self._online = asyncio.Event()
         self._reconnecting: asyncio.Task[None] | None = None
+        self._keeping_alive: asyncio.Task[None] | None = None
         self._stopping = False
         self.reconnections = 0  # sessions started after the first
         self.repeats = 0  # repeated requests answered from memory instead of calling the handler again
@@ -299,27 +307,30 @@ class Endpoint:
     def online(self) -> bool:
         return self._online.is_set()
 
-    async def start(self, timeout: float = 10.0) -> None:
+    async def start(self) -> None:
         """Connect and log in; raises a :class:`TransportError` subclass if that cannot be done."""
         if self._client is not None:
             raise RuntimeError("endpoint already started")
         self._stopping = False
         self._client = self._make_client()
         try:
-            await asyncio.wait_for(self._log_in(), timeout)
+            await asyncio.wait_for(self._log_in(), self.login_timeout)
         except TimeoutError:
             await self.stop()
-            raise ConnectFailed(f"no session with {self.server.host}:{self.server.port} within {timeout} s") from None
+            raise ConnectFailed(f"no session with {self.server.host}:{self.server.port} "
+                                f"within {self.login_timeout} s") from None
         except TransportError:
             await self.stop()
             raise
+        self._keeping_alive = asyncio.ensure_future(self._keep_alive())
 
     async def stop(self) -> None:
         """Log out and close the connection; waiting requests fail with :class:`EndpointStopped`."""
         self._stopping = True
-        if self._reconnecting is not None:
-            self._reconnecting.cancel()
-            self._reconnecting = None
+        for task in (self._reconnecting, self._keeping_alive):
+            if task is not None:
+                task.cancel()
+        self._reconnecting = self._keeping_alive = None
         for pending in self._pending.values():
             if not pending.answer.done():
                 pending.answer.set_exception(EndpointStopped(f"{self.jid} stopped"))
@@ -349,6 +360,7 @@ class Endpoint:
             client.credentials["authzid"] = JID(self.account.jid).bare
         client.ssl_context = context
         client.register_plugin("xep_0030")
+        client.register_plugin("xep_0199")  # ping: answers the server's pings, and ours detect a dead link
         client.add_filter("in", self._refuse_plaintext)
         client.add_event_handler("session_start", self._on_session_start)
         client.add_event_handler("connection_failed", self._on_connection_failed)
@@ -430,18 +442,33 @@ class Endpoint:
         was_online = self._online.is_set()
         self._online.clear()
         if was_online and not self._stopping:
-            log.warning("%s lost its connection (%s); reconnecting", self.jid, reason)
+            log.warning("%s lost its connection (%s); reconnecting", self.jid, reason or "closed")
             self._reconnecting = asyncio.ensure_future(self._reconnect())
 
-    async def _reconnect(self, attempt_timeout: float = 10.0) -> None:
+    async def _keep_alive(self) -> None:
+        while True:
+            await asyncio.sleep(self.keepalive)
+            client = self._client
+            if client is None or not self._online.is_set():
+                continue
+            try:
+                await client.plugin["xep_0199"].ping(timeout=self.keepalive)
+            except IqTimeout:
+                log.warning("%s: the server did not answer a ping for %s s; dropping the connection", self.jid,
+                            self.keepalive)
+                client.abort()  # the disconnected event starts the reconnection
+            except IqError:
+                pass  # an answer, if an odd one: the link is alive
+
+    async def _reconnect(self) -> None:
         for delay in self.backoff.delays():
             await asyncio.sleep(delay)
             if self._stopping:
                 return
             try:
-                await asyncio.wait_for(self._log_in(), attempt_timeout)
+                await asyncio.wait_for(self._log_in(), self.login_timeout)
             except (TransportError, TimeoutError) as error:
-                log.warning("%s: reconnection failed (%s); trying again", self.jid, error or "timed out")
+                log.warning("%s: reconnection failed (%s); trying again", self.jid, str(error) or "timed out")
                 if self._client is not None:
                     self._client.cancel_connection_attempt()
                     self._client.abort()

@@ -165,6 +165,7 @@ class Prosody:
         """Stop the server by its process id (SIGTERM, then SIGKILL if it lingers)."""
         if self._process is None:
             return
+        self._process.send_signal(signal.SIGCONT)  # in case it was paused
         self._process.send_signal(signal.SIGTERM)
         try:
             self._process.wait(timeout=10)
@@ -172,6 +173,15 @@ class Prosody:
             self._process.kill()
             self._process.wait()
         self._process = None
+
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): connections stay open but nothing answers, as with a hung server."""
+        assert self._process is not None, "Prosody is not running"
+        self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._process is not None, "Prosody is not running"
+        self._process.send_signal(signal.SIGCONT)
 
     def restart(self) -> None:
         self.stop()

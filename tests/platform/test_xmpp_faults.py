@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 
@@ -80,6 +81,34 @@ def test_an_endpoint_reconnects_with_backoff_after_the_server_was_down(own_proso
             answer = await ems.request(der.jid, command(2), timeout=10)
             assert answer is not None and answer.tag == f"{{{NS}}}pong"
             assert der.online and ems.online
+            assert (der.reconnections, ems.reconnections) == (1, 1)
+
+    run(scenario())
+
+
+def test_a_hung_server_is_noticed_by_its_silence_and_left_for_a_new_connection(own_prosody: Prosody, run) -> None:
+    async def pong(sender: str, payload: ET.Element) -> ET.Element:
+        return ET.Element(f"{{{NS}}}pong")
+
+    async def until(condition: Callable[[], bool], seconds: float) -> None:
+        async with asyncio.timeout(seconds):
+            while not condition():
+                await asyncio.sleep(0.05)
+
+    async def scenario() -> None:
+        watchful = {"backoff": Backoff(initial=0.05, maximum=0.4), "keepalive": 0.5, "login_timeout": 1.0}
+        async with Endpoint(own_prosody.account("der"), own_prosody.server, **watchful) as der, \
+                Endpoint(own_prosody.account("ems"), own_prosody.server, **watchful) as ems:
+            der.serve(NS, pong, allow=[ems.account.jid])
+            own_prosody.pause()  # the TCP connections stay up; only the silence tells
+            try:
+                await until(lambda: not der.online and not ems.online, 5)
+                await asyncio.sleep(1.5)  # login attempts meanwhile hang, time out, and are tried again
+            finally:
+                own_prosody.resume()
+            await until(lambda: der.online and ems.online, 10)
+            answer = await ems.request(der.jid, command(1), timeout=10)
+            assert answer is not None and answer.tag == f"{{{NS}}}pong"
             assert (der.reconnections, ems.reconnections) == (1, 1)
 
     run(scenario())
