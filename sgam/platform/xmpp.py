@@ -3,13 +3,14 @@
 An :class:`Endpoint` logs in over TLS only (the server's certificate checked against a configured CA,
 never a plaintext fallback), with a password or with a client certificate (SASL EXTERNAL,
 XEP-0178). It answers IQ requests for the namespaces it serves, from allowed senders only, and
-calls peers with IQ requests of its own. It stays connected: when the connection drops it logs in
-again with exponential backoff.
+calls peers with IQ requests of its own. It stays connected: when the connection drops, or the
+server stops answering its pings, it logs in again with exponential backoff.
 
 Delivery guarantee of :meth:`Endpoint.request`: *at least once on the wire, at most once at the
 receiver's handler*. A request keeps one id across its attempts and is sent again, with that id,
 after every reconnection, when the peer is momentarily unavailable, and every `retry_interval`
-seconds, until a result or a definite error arrives or the timeout passes. A serving endpoint
+seconds, until a result or a definite error arrives or the timeout passes (then it fails with
+:class:`RequestTimeout`, or with the peer-unavailable error last seen). A serving endpoint
 remembers the answers to the last `remember` requests by (sender, id) and replays the answer to a
 repeated request instead of calling its handler again. So while both processes live, each request
 is applied exactly once; across a restart of the receiving process the binding's own identifiers
