@@ -37,8 +37,12 @@ class Rig:
         return response
 
     async def refused(self, request: acsi.Request, client: str = EMS) -> AcsiError:
+        return await self.refused_by(self.server, request, client)
+
+    @staticmethod
+    async def refused_by(server: AcsiServer, request: acsi.Request, client: str = EMS) -> AcsiError:
         with pytest.raises(AcsiError) as caught:
-            await self.ask(request, client)
+            await server.handle(client, request)
         return caught.value
 
 
@@ -292,5 +296,25 @@ def test_integrity_reports_come_every_period_and_the_period_is_fixed_while_enabl
             assert len(sent) == count  # disabled: no more
         finally:
             await server.close()
+
+    asyncio.run(main())
+
+
+def test_sbo_normal_takes_a_plain_select_and_only_the_selecting_client_operates() -> None:
+    data = json.loads((SHIPPED / "der_pv.json").read_text())
+    [fsch] = [n for n in data["logical_devices"][0]["logical_nodes"] if n["ln_class"] == "FSCH"]
+    fsch["data_objects"][-1]["ctl_model"] = "sbo-with-normal-security"
+    enable = "PVDER/FSCH1.EnaReq"
+
+    async def main() -> None:
+        server = AcsiServer(parse_model(json.dumps(data)))
+        error = await Rig.refused_by(server, acsi.SelectWithValue(enable, on(True), 1))
+        assert error.add_cause is AddCause.NOT_SUPPORTED  # normal security selects without a value
+        assert await server.handle(EMS, acsi.Select(enable)) == acsi.SelectResponse(enable)
+        error = await Rig.refused_by(server, acsi.Operate(enable, on(True), 2), OTHER)
+        assert error.error is E.CONTROL_MUST_BE_SELECTED
+        await server.handle(EMS, acsi.Operate(enable, on(True), 2))  # normal security: any ctlNum
+        assert server.value(f"{enable}.stVal") is True
+        await server.close()
 
     asyncio.run(main())
