@@ -252,3 +252,26 @@ def test_reports_and_controls_survive_a_restart_of_the_xmpp_server(own_prosody: 
             assert received.empty()  # each report arrived once
 
     run(scenario())
+
+
+def test_two_subscriptions_share_a_report_control_block(prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        async with site(prosody) as s:
+            power: asyncio.Queue[Report] = asyncio.Queue()
+            charge: asyncio.Queue[Report] = asyncio.Queue()
+            first = await s.ems.subscribe(s.battery_jid, ["MMXU1.TotW.mag.f"], power.put)
+            second = await s.ems.subscribe(s.battery_jid, ["ZBAT1.Soc.mag.f"], charge.put)
+            assert [p.name for p in (await asyncio.wait_for(power.get(), 10)).points] == ["MMXU1.TotW.mag.f"]
+            assert [p.name for p in (await asyncio.wait_for(charge.get(), 10)).points] == ["ZBAT1.Soc.mag.f"]
+            s.battery.update("BATTDER/ZBAT1.Soc", 58.0)
+            assert (await asyncio.wait_for(charge.get(), 10)).points[0].value == 58.0
+            await first.cancel()  # the block stays enabled for the second subscription
+            s.battery.update("BATTDER/ZBAT1.Soc", 59.0)
+            assert (await asyncio.wait_for(charge.get(), 10)).points[0].value == 59.0
+            await second.cancel()
+            rcb = await s.client.call(s.battery_jid, acsi.GetURCBValues("BATTDER/LLN0.urcbMeas"))
+            assert isinstance(rcb, acsi.GetURCBValuesResponse) and not rcb.rpt_ena and not rcb.resv
+            await asyncio.sleep(0.2)
+            assert power.qsize() == 1  # the GI the second subscription asked for also carried TotW; nothing since
+
+    run(scenario())

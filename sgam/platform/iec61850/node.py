@@ -193,12 +193,17 @@ class _Subscription:
     active: bool = True
 
     async def cancel(self) -> None:
+        """Stop this subscription; a report control block is disabled when no subscription needs it."""
         if not self.active:
             return
         self.active = False
         for rcb in self.rcbs:
-            self.client._subscriptions.pop((_bare(self.peer), rcb), None)
-            await self.client._common(acsi.SetURCBValues(rcb, rpt_ena=False), self.peer)
+            sharing = self.client._subscriptions.get((_bare(self.peer), rcb), [])
+            if self in sharing:
+                sharing.remove(self)
+            if not sharing:
+                self.client._subscriptions.pop((_bare(self.peer), rcb), None)
+                await self.client._common(acsi.SetURCBValues(rcb, rpt_ena=False), self.peer)
 
 
 @dataclass
@@ -214,7 +219,7 @@ class AcsiClient:
     _ctl_models: dict[tuple[str, str], CtlModel] = field(default_factory=dict)
     _selections: dict[tuple[str, str], _Selection] = field(default_factory=dict)
     _terminations: dict[tuple[str, str, int], asyncio.Future[acsi.CommandTermination]] = field(default_factory=dict)
-    _subscriptions: dict[tuple[str, str], _Subscription] = field(default_factory=dict)
+    _subscriptions: dict[tuple[str, str], list[_Subscription]] = field(default_factory=dict)  # by (server, RCB)
     _operating: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -287,8 +292,7 @@ class AcsiClient:
                 waiter.set_result(message)
             return True
         if isinstance(message, acsi.Report):
-            subscription = self._subscriptions.get((sender, message.ref))
-            if subscription is not None:
+            for subscription in list(self._subscriptions.get((sender, message.ref), ())):
                 await self._deliver(subscription, message)
             return True
         log.warning("ignored %s from %s", type(message).__name__, sender)
@@ -377,7 +381,9 @@ class AcsiClient:
     # --- report/event -------------------------------------------------------------------------------
 
     async def subscribe(self, peer: str, names: Sequence[str], handler: ReportHandler) -> _Subscription:
-        """Enable the report control blocks whose data sets hold `names` (with a general interrogation)."""
+        """Enable the report control blocks whose data sets hold `names` (with a general interrogation).
+
+        The handler gets the points of `names` only; several subscriptions may share one block."""
         wanted: dict[tuple[str, Fc], str] = {}
         for name in names:
             address = await self._address(peer, name)
@@ -394,13 +400,11 @@ class AcsiClient:
             listed = ", ".join(sorted(wanted[key] for key in missing))
             raise ServiceError(Reason.UNKNOWN_NAME, f"no report control block of {peer} reports {listed}")
         subscription = _Subscription(self, peer, list(covering), wanted, handler)
-        for rcb in covering:
-            if (_bare(peer), rcb) in self._subscriptions:
-                raise ServiceError(Reason.NOT_ALLOWED, f"{rcb} of {peer} already reports to another subscription")
-        for rcb in covering:
-            self._subscriptions[(_bare(peer), rcb)] = subscription
+        for rcb in covering:  # subscriptions share a block: the first enables it, each asks for a GI
+            sharing = self._subscriptions.setdefault((_bare(peer), rcb), [])
+            sharing.append(subscription)
             try:
-                await self._common(acsi.SetURCBValues(rcb, rpt_ena=True, gi=True), peer)
+                await self._common(acsi.SetURCBValues(rcb, rpt_ena=True if len(sharing) == 1 else None, gi=True), peer)
             except ServiceError:
                 await subscription.cancel()
                 raise
