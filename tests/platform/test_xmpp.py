@@ -193,3 +193,21 @@ def test_stopping_an_endpoint_ends_its_waiting_requests(prosody: Prosody, run) -
             await client.request(f"{absent.jid}/sgam", element("ping"))
 
     run(scenario())
+
+
+def test_parties_in_their_own_domains_talk_through_one_server(run) -> None:
+    server = Prosody(domains=("aggregator.test", "home.test"))
+    try:
+        server.start()
+
+        async def scenario() -> None:
+            async with Endpoint(server.account("vtn", "aggregator.test"), server.server) as vtn, \
+                    Endpoint(server.account("ems", "home.test"), server.server) as ems:
+                vtn.serve(NS, echo, allow=[ems.account.jid])
+                answer = await ems.request(vtn.jid, element("ping", "across"))
+                assert answer is not None and answer.get("sender", "").endswith("@home.test")
+                assert vtn.jid.split("@")[1] == "aggregator.test/sgam"
+
+        run(scenario())
+    finally:
+        server.close()
