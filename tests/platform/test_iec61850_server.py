@@ -70,6 +70,9 @@ def test_directories_walk_server_device_node() -> None:
         assert isinstance(ln, acsi.GetLogicalNodeDirectoryResponse) and ln.names == ("ModEna", "WMaxSptPct")
         rcbs = await rig.ask(acsi.GetLogicalNodeDirectory("BATTDER/LLN0", acsi.AcsiClass.URCB))
         assert isinstance(rcbs, acsi.GetLogicalNodeDirectoryResponse) and rcbs.names == ("urcbMeas", "urcbCtl")
+        definition = await rig.ask(acsi.GetDataDefinition(MOD_ENA))
+        assert isinstance(definition, acsi.GetDataDefinitionResponse) and definition.cdc == "SPC"
+        assert acsi.AttributeDefinition("ctlModel", Fc.CF, BasicType.ENUM) in definition.attributes
         error = await rig.refused(acsi.GetLogicalNodeDirectory("BATTDER/DWMX2"))
         assert error.error is E.INSTANCE_NOT_AVAILABLE and "did you mean BATTDER/DWMX1" in error.text
 

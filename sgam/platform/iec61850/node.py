@@ -214,13 +214,17 @@ class AcsiClient:
     servers: Iterable[str]
     timeout: float = 10.0
     termination_timeout: float = 30.0
-    _ctl_nums: itertools.cycle[int] = field(default_factory=lambda: itertools.cycle(range(256)))
-    _devices: dict[str, list[str]] = field(default_factory=dict)
-    _ctl_models: dict[tuple[str, str], CtlModel] = field(default_factory=dict)
-    _selections: dict[tuple[str, str], _Selection] = field(default_factory=dict)
-    _terminations: dict[tuple[str, str, int], asyncio.Future[acsi.CommandTermination]] = field(default_factory=dict)
-    _subscriptions: dict[tuple[str, str], list[_Subscription]] = field(default_factory=dict)  # by (server, RCB)
-    _operating: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
+    _ctl_nums: itertools.cycle[int] = field(default_factory=lambda: itertools.cycle(range(256)), init=False)
+    _devices: dict[str, list[str]] = field(default_factory=dict, init=False)
+    _ctl_models: dict[tuple[str, str], CtlModel] = field(default_factory=dict, init=False)
+    _selections: dict[tuple[str, str], _Selection] = field(default_factory=dict, init=False)
+    _terminations: dict[tuple[str, str, int], asyncio.Future[acsi.CommandTermination]] = field(
+        default_factory=dict, init=False
+    )
+    _subscriptions: dict[tuple[str, str], list[_Subscription]] = field(
+        default_factory=dict, init=False
+    )  # by (server, RCB)
+    _operating: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.servers = frozenset(self.servers)

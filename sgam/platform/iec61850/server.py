@@ -220,6 +220,12 @@ class AcsiServer:
                 if rcb is None:
                     raise self._missing(ref, [r.dataset_ref for r in self._reports.values()])
                 return acsi.GetDataSetDirectoryResponse(ref, tuple(rcb.members))
+            case acsi.GetDataDefinition(ref):
+                obj = self._objects.get(ref)
+                if obj is None:
+                    raise self._missing(ref, self._objects)
+                attributes = tuple(acsi.AttributeDefinition(a.path, a.fc, a.kind) for a in obj.attributes.values())
+                return acsi.GetDataDefinitionResponse(ref, obj.cdc.name, attributes)
             case acsi.GetDataValues(ref, fc):
                 return acsi.GetDataValuesResponse(ref, fc, tuple(self._read(ref, fc)))
             case acsi.SetDataValues(ref, fc, values):
