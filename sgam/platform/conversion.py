@@ -300,32 +300,23 @@ def _as_kind(value: Value, kind: str, what: str) -> Value:
     raise ConversionError(Reason.WRONG_TYPE, f"{what}: {value!r} is not a {kind}")
 
 
-def _forward(conversion: Linear | Lookup | None, value: Value, what: str) -> Value:
+def _convert(conversion: Linear | Lookup | None, value: Value, what: str, *, inverse: bool = False) -> Value:
+    """Apply a row's conversion, protocol -> common (or common -> protocol when ``inverse``)."""
     if conversion is None:
         return value
     if isinstance(conversion, Linear):
         if not _is_number(value):
             raise ConversionError(Reason.WRONG_TYPE, f"{what}: {value!r} is not a number")
+        if inverse:
+            return (float(value) - conversion.offset) / conversion.factor
         return float(value) * conversion.factor + conversion.offset
-    for protocol, common in conversion.pairs:
-        if _key(protocol) == _key(value):
-            return common
-    known = ", ".join(repr(p) for p, _ in conversion.pairs)
-    raise ConversionError(Reason.OUT_OF_RANGE, f"{what}: {value!r} has no defined meaning; the table knows {known}")
-
-
-def _backward(conversion: Linear | Lookup | None, value: Value, what: str) -> Value:
-    if conversion is None:
-        return value
-    if isinstance(conversion, Linear):
-        if not _is_number(value):
-            raise ConversionError(Reason.WRONG_TYPE, f"{what}: {value!r} is not a number")
-        return (float(value) - conversion.offset) / conversion.factor
-    for protocol, common in conversion.pairs:
-        if _key(common) == _key(value):
-            return protocol
-    known = ", ".join(repr(c) for _, c in conversion.pairs)
-    raise ConversionError(Reason.OUT_OF_RANGE, f"{what}: {value!r} cannot be expressed; the table knows {known}")
+    pairs = [(common, protocol) for protocol, common in conversion.pairs] if inverse else conversion.pairs
+    for source, target in pairs:
+        if _key(source) == _key(value):
+            return target
+    known = ", ".join(repr(source) for source, _ in pairs)
+    failure = "cannot be expressed" if inverse else "has no defined meaning"
+    raise ConversionError(Reason.OUT_OF_RANGE, f"{what}: {value!r} {failure}; the table knows {known}")
 
 
 def _scale(code: str, what: str) -> float:
@@ -375,7 +366,7 @@ class Converter:
             value = float(value) * scale
         _in_range(value, row.min, row.max, what)
         point = self.point(row.common)
-        common = _as_kind(_forward(row.conversion, value, what), point.kind, f"{what} as {point.name}")
+        common = _as_kind(_convert(row.conversion, value, what), point.kind, f"{what} as {point.name}")
         _in_range(common, point.min, point.max, f"{what} as {point.name}")
         return common
 
@@ -413,7 +404,7 @@ class Converter:
         point = self.point(name)
         common = _as_kind(value, point.kind, name)
         _in_range(common, point.min, point.max, name)
-        wire = _backward(row.conversion, common, f"{name} as {what}")
+        wire = _convert(row.conversion, common, f"{name} as {what}", inverse=True)
         _in_range(wire, row.min, row.max, f"{name} as {what}")
         if _is_number(wire) and scale != 1.0:
             wire = float(wire) / scale

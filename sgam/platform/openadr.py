@@ -318,6 +318,7 @@ class Ven:
         self._reports: dict[str, _ReportRequest] = {}
         self._pending: dict[str, DataPoint] = {}  # rID -> latest changed point not yet reported
         self._flush: asyncio.Task[None] | None = None
+        self.reregistration: asyncio.Task[str] | None = None  # running after the VTN asked for it
         self._sequence = itertools.count(1)
 
     def serve(self) -> None:
@@ -571,7 +572,8 @@ class Ven:
     # registration
 
     async def _on_reregistration(self, sender: str, payload: dict[str, Any]) -> ET.Element:
-        asyncio.get_running_loop().create_task(self.register())
+        # Answer first; the new registration is a request of the VEN's own, once this exchange is over.
+        self.reregistration = asyncio.get_running_loop().create_task(self.register())
         return encode("oadrResponse", response=_response(OK, "OK", payload.get("request_id")), ven_id=self.ven_id)
 
     async def _on_cancel_registration(self, sender: str, payload: dict[str, Any]) -> ET.Element:
@@ -784,6 +786,23 @@ class Vtn:
     async def _call(self, peer: str, message_type: str, expected: str, **payload: Any) -> dict[str, Any]:
         address = self._registration(peer).address
         return await _exchange(self.transport, address, message_type, expected, payload, self.timeout)
+
+    async def request_reregistration(self, peer: str) -> None:
+        """Ask a VEN to register again (it answers, then sends oadrCreatePartyRegistration)."""
+        await self._call(peer, "oadrRequestReregistration", "oadrResponse", ven_id=self._registration(peer).ven_id)
+
+    async def cancel_registration(self, peer: str) -> None:
+        """End a VEN's registration; the VTN forgets it once the VEN confirmed."""
+        registration = self._registration(peer)
+        await self._call(
+            peer,
+            "oadrCancelPartyRegistration",
+            "oadrCanceledPartyRegistration",
+            request_id=_new_id(),
+            registration_id=registration.registration_id,
+            ven_id=registration.ven_id,
+        )
+        del self.registrations[_bare(peer)]
 
     async def distribute(self, peer: str, event: Event) -> EventReply:
         """Push one event (a new one, a modification or a cancellation) and return the VEN's answer."""

@@ -265,3 +265,21 @@ def test_the_vtn_refuses_unregistered_vens_and_foreign_transport_addresses(proso
                 assert answer["response"]["response_code"] == 451
 
     run(scenario())
+
+
+def test_the_vtn_asks_for_a_new_registration_and_ends_one(prosody: Prosody, run: Run) -> None:
+    async def scenario() -> None:
+        async with site(prosody) as s:
+            peer = s.ven_endpoint.jid
+            first = s.ven.registration_id
+            await s.vtn.request_reregistration(peer)
+            assert s.ven.reregistration is not None
+            assert await asyncio.wait_for(s.ven.reregistration, 10) == first  # known VEN: same registration
+            await s.vtn.cancel_registration(peer)
+            assert s.ven.registration_id is None
+            assert peer.partition("/")[0] not in s.vtn.registrations
+            with pytest.raises(OpenAdrError) as gone:
+                await s.vtn.distribute(peer, limit_event())
+            assert gone.value.code == 463
+
+    run(scenario())
