@@ -98,9 +98,11 @@ class CertificateAuthority:
 class Prosody:
     """One Prosody server for tests. `tls=False` makes a server that offers no encryption at all."""
 
-    def __init__(self, tls: bool = True, domains: tuple[str, ...] = (DOMAIN,)) -> None:
+    def __init__(self, tls: bool = True, domains: tuple[str, ...] = (DOMAIN,),
+                 certificate_names: tuple[str, ...] | None = None) -> None:
         """`domains`: the virtual hosts where accounts log in with passwords, one per organisation if a
-        test wants parties in their own domains (stanzas between local hosts need no s2s)."""
+        test wants parties in their own domains (stanzas between local hosts need no s2s).
+        `certificate_names`: the names in the server's certificate (by default all its hosts)."""
         # Not under pytest's tmp_path: that lives in a folder the `prosody` user cannot enter.
         self.root = Path(tempfile.mkdtemp(prefix="sgam-prosody-"))
         self.port = free_port()  # STARTTLS
@@ -111,7 +113,8 @@ class Prosody:
         (self.root / "data").mkdir()
         self.ca = CertificateAuthority(self.root / "certs", "ca")
         self.domains = domains
-        server_cert, server_key = self.ca.issue("server", ", ".join(f"DNS:{name}" for name in (*domains, CERT_DOMAIN)))
+        names = certificate_names or (*domains, CERT_DOMAIN)
+        server_cert, server_key = self.ca.issue("server", ", ".join(f"DNS:{name}" for name in names))
         server_cert.rename(self.root / "certs" / "server.crt")
         server_key.rename(self.root / "certs" / "server.key")
         self.config.write_text(
