@@ -540,7 +540,7 @@ class Endpoint:
         except StanzaFault as fault:
             return fault
         except Exception:
-            log.exception("handler for %s failed on a request from %s", namespace_of(payload), sender)
+            log.exception("handler for %s failed on a %s from %s", namespace_of(payload), stanza.name, sender)
             return StanzaFault("internal-server-error", "the service failed on this request")
         finally:
             current_sender.reset(token)

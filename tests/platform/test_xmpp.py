@@ -211,3 +211,26 @@ def test_parties_in_their_own_domains_talk_through_one_server(run) -> None:
         run(scenario())
     finally:
         server.close()
+
+
+def test_a_message_that_breaks_its_handler_is_logged_and_later_ones_still_arrive(
+        prosody: Prosody, run, caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario() -> list[str]:
+        numbers: list[str] = []
+        arrived = asyncio.Event()
+
+        async def count(sender: str, payload: ET.Element) -> None:
+            numbers.append(str(int(payload.text or "")))  # ValueError on anything but a number
+            arrived.set()
+
+        async with Endpoint(prosody.account("sink"), prosody.server) as sink, \
+                Endpoint(prosody.account("source"), prosody.server) as source:
+            sink.on_message(NS, count, allow=[source.account.jid])
+            await source.send(sink.jid, element("reading", "garbage"))
+            await source.send(sink.jid, element("reading", "7"))
+            await asyncio.wait_for(arrived.wait(), 5)
+        return numbers
+
+    with caplog.at_level(logging.ERROR, logger="sgam.platform.xmpp"):
+        assert run(scenario()) == ["7"]
+    assert any("handler for" in record.getMessage() for record in caplog.records)
