@@ -275,3 +275,31 @@ def test_two_subscriptions_share_a_report_control_block(prosody: Prosody, run) -
             assert power.qsize() == 1  # the GI the second subscription asked for also carried TotW; nothing since
 
     run(scenario())
+
+
+def test_a_client_that_went_away_holds_up_no_other_clients_reports(prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        async with AsyncExitStack() as stack:
+            der, ems, gone = [
+                await stack.enter_async_context(Endpoint(prosody.account(name), prosody.server))
+                for name in ("der", "ems", "gone")
+            ]
+            server = AcsiServer(shipped_model("der_battery"))
+            node = ServerNode(der, server, allow=[ems.account.jid, gone.account.jid], delivery_timeout=30)
+            await node.start()
+            stack.push_async_callback(node.close)
+            received: asyncio.Queue[Report] = asyncio.Queue()
+            await AcsiClient(ems, servers=[der.account.jid]).subscribe(der.jid, ["ZBAT1.Soc.mag.f"], received.put)
+            await asyncio.wait_for(received.get(), 10)
+
+            async def ignore(report: Report) -> None:
+                return None
+
+            await AcsiClient(gone, servers=[der.account.jid]).subscribe(der.jid, ["DWMX1.ModEna.stVal"], ignore)
+            await gone.stop()  # its reports now wait for an answer that does not come
+            server.update("BATTDER/DWMX1.ModEna", True)
+            server.update("BATTDER/ZBAT1.Soc", 42.0)
+            report = await asyncio.wait_for(received.get(), 5)
+            assert [p.value for p in report.points] == [42.0]
+
+    run(scenario())

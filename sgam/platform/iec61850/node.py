@@ -62,10 +62,13 @@ class ServerNode:
         self.server = server
         self.unsolicited = unsolicited
         self.delivery_timeout = delivery_timeout  # how long an IQ report is retried before it is dropped
-        self._queue: asyncio.Queue[tuple[str, acsi.Unsolicited]] = asyncio.Queue()
-        self._sender: asyncio.Task[None] | None = None
+        # One queue and sender per client: in order for each, and a client that is away (its IQs
+        # retried until delivery_timeout) holds up no one else.
+        self._queues: dict[str, asyncio.Queue[acsi.Unsolicited]] = {}
+        self._senders: dict[str, asyncio.Task[None]] = {}
+        self._started = False
         self._addresses: dict[str, str] = {}  # bare JID -> the full JID it last called from
-        server.outbox = lambda client, message: self._queue.put_nowait((client, message))
+        server.outbox = self._post
         endpoint.serve(acsi.NAMESPACE, self._handle, allow)
         # XEP-0030: a client learns that this JID is an IEC 61850 server, and which logical devices it has.
         ied = server.model.ied
@@ -73,15 +76,26 @@ class ServerNode:
 
     async def start(self) -> None:
         """Start sending reports and terminations (the endpoint is started by its owner)."""
-        if self._sender is None:
-            self._sender = asyncio.create_task(self._send_unsolicited())
+        self._started = True
+        for client in self._queues:
+            self._spawn(client)
 
     async def close(self) -> None:
         await self.server.close()
-        if self._sender is not None:
-            self._sender.cancel()
-            await asyncio.gather(self._sender, return_exceptions=True)
-            self._sender = None
+        self._started = False
+        senders = list(self._senders.values())
+        for task in senders:
+            task.cancel()
+        await asyncio.gather(*senders, return_exceptions=True)
+        self._senders.clear()
+
+    def _post(self, client: str, message: acsi.Unsolicited) -> None:
+        self._queues.setdefault(client, asyncio.Queue()).put_nowait(message)
+        if self._started and client not in self._senders:
+            self._spawn(client)
+
+    def _spawn(self, client: str) -> None:
+        self._senders[client] = asyncio.create_task(self._send_unsolicited(client, self._queues[client]))
 
     async def _handle(self, sender: str, payload: ET.Element) -> ET.Element:
         self._addresses[sender] = current_sender.get(sender)
@@ -99,9 +113,9 @@ class ServerNode:
             raise _fault(error) from None
         return acsi.encode(response)
 
-    async def _send_unsolicited(self) -> None:
+    async def _send_unsolicited(self, client: str, queue: asyncio.Queue[acsi.Unsolicited]) -> None:
         while True:
-            client, message = await self._queue.get()
+            message = await queue.get()
             payload = acsi.encode(message)
             address = self._addresses.get(client, client)  # an IQ needs the full JID
             try:
