@@ -4,7 +4,9 @@
 device, node = its name), answers ACSI requests (IQ set, payload in `acsi.NAMESPACE`) from the JIDs it allows
 and sends reports and command terminations to their owner's full JID, in order: by default as IQ
 sets, which the Endpoint retries until acknowledged (so they survive a restart of the XMPP server),
-or as best-effort `<message>` stanzas (`unsolicited="message"`). A malformed payload
+or as best-effort `<message>` stanzas (`unsolicited="message"`). Each client has its own queue; a
+client that stays unreachable for `delivery_timeout` loses its report control blocks and selections,
+as when an association ends. A malformed payload
 is answered with `bad-request` and an ACSI ServiceError; the node goes on serving.
 
 `AcsiClient` calls ACSI services on servers. Besides `call` (any ACSI request), it implements the
@@ -125,6 +127,12 @@ class ServerNode:
                     await self.endpoint.send(address, payload)
             except (RequestFailed, RequestTimeout, TransportError) as error:
                 log.warning("could not deliver %s to %s: %s", type(message).__name__, address, error)
+                if self.unsolicited == "iq":
+                    # Unreachable for delivery_timeout: like a lost association (IEC 61850-7-2), the client
+                    # loses its report control blocks and selections, and what waits for it is dropped.
+                    self.server.release(client)
+                    while not queue.empty():
+                        queue.get_nowait()
             except Exception:  # whatever happens to one delivery, the next ones still go out
                 log.exception("delivering %s to %s failed", type(message).__name__, address)
 
