@@ -104,3 +104,17 @@ def test_every_cited_source_must_be_listed() -> None:
     data = minimal(data_objects=[{"name": "ModEna", "cdc": "SPC", "sources": ["s", "nowhere"]}])
     with pytest.raises(ModelFileError, match="DWMX1.ModEna cites source 'nowhere'"):
         parse_model(json.dumps(data))
+
+
+def test_report_blocks_may_share_a_data_set_but_not_redefine_it() -> None:
+    data = minimal(data_objects=[{"name": "TotW", "cdc": "MV", "sources": ["s"]}])
+    member = {"ref": "DWMX1.TotW", "fc": "MX"}
+    reports = [
+        {"name": "a", "dataset": "Meas", "members": [member]},
+        {"name": "b", "dataset": "Meas", "members": [member]},
+    ]
+    data["logical_devices"][0]["reports"] = reports  # type: ignore[index]
+    parse_model(json.dumps(data))
+    reports[1]["members"] = [{"ref": "DWMX1.TotW.q", "fc": "MX"}]
+    with pytest.raises(ModelFileError, match="data set Meas in DER is defined twice"):
+        parse_model(json.dumps(data))

@@ -122,6 +122,10 @@ class LogicalDeviceSpec(_Strict):
         if "LLN0" not in names:
             raise ValueError(f"logical device {self.inst} has no LLN0")
         _no_duplicates(f"report control block in {self.inst}", [r.name for r in self.reports])
+        datasets: dict[str, list[DataSetMember]] = {}
+        for report in self.reports:  # blocks may share a data set, but not under two definitions
+            if datasets.setdefault(report.dataset, report.members) != report.members:
+                raise ValueError(f"data set {report.dataset} in {self.inst} is defined twice with different members")
         fcs = {
             f"{ln.name}.{do.name}": {a.fc for a in CDCS[do.cdc].attributes}
             for ln in self.logical_nodes

@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 Outbox = Callable[[str, acsi.Unsolicited], None]
 Actuator = Callable[[str, Scalar], Awaitable[AddCause | None]]
 """Carries out a control on the device: (data object reference, ctlVal) -> None when done, or the
-AddCause why not. The default actuator writes the value into the data object's status."""
+AddCause why not. The default actuator writes the value into the data object's status; a device's
+own actuator reports the new status with `AcsiServer.update`."""
 
 WriteListener = Callable[[str, Scalar], None]
 """Told (attribute reference 'LD/LN.DO.DA', new value) after a client changed a value."""
@@ -123,8 +124,8 @@ class AcsiServer:
             for report in device.reports:
                 members = [acsi.DataSetMember(f"{ld}/{m.ref}", m.fc) for m in report.members]
                 ref = f"{ld}/LLN0.{report.name}"
-                self._reports[ref] = _ReportControl(ref, report, f"{ld}/LLN0.{report.dataset}", members)
-                self._reports[ref].intg_pd = report.integrity_period_ms
+                dataset = f"{ld}/LLN0.{report.dataset}"
+                self._reports[ref] = _ReportControl(ref, report, dataset, members, intg_pd=report.integrity_period_ms)
 
     @staticmethod
     def _attributes(spec: DataObjectSpec) -> dict[str, _Attribute]:
