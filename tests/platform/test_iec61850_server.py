@@ -321,3 +321,22 @@ def test_sbo_normal_takes_a_plain_select_and_only_the_selecting_client_operates(
         await server.close()
 
     asyncio.run(main())
+
+
+def test_a_control_in_execution_refuses_a_second_operate() -> None:
+    release = asyncio.Event()
+
+    async def slow(ref: str, value: object) -> AddCause | None:
+        await release.wait()
+        return None
+
+    async def body(rig: Rig) -> None:
+        first = asyncio.create_task(rig.server.handle(EMS, acsi.Operate("BATTDER/DVAR1.ModEna", on(True), 1)))
+        await asyncio.sleep(0)
+        error = await rig.refused(acsi.Operate("BATTDER/DVAR1.ModEna", on(False), 2))
+        assert error.add_cause is AddCause.COMMAND_ALREADY_IN_EXECUTION
+        release.set()
+        assert await first == acsi.OperateResponse("BATTDER/DVAR1.ModEna", 1)
+        await rig.ask(acsi.Operate("BATTDER/DVAR1.ModEna", on(False), 3))  # done: free again
+
+    run(body, actuator=slow)

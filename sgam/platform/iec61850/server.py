@@ -380,14 +380,18 @@ class AcsiServer:
                 f"{obj.ref} is selected by another client",
                 AddCause.LOCKED_BY_OTHER_CLIENT,
             )
-        if obj.executing:
-            raise AcsiError(
-                E.ACCESS_NOT_ALLOWED_IN_CURRENT_STATE, f"{obj.ref} is executing", AddCause.COMMAND_ALREADY_IN_EXECUTION
-            )
+        self._idle(obj)
         selected_with = (self._ctl_value(obj, request), request.ctl_num) if request else None
         self._blocked(obj)
         obj.selected_by, obj.selected_with = client, selected_with
         obj.selected_until = self.clock() + obj.spec.sbo_timeout_ms / 1000
+
+    @staticmethod
+    def _idle(obj: _DataObject) -> None:
+        if obj.executing:
+            raise AcsiError(
+                E.ACCESS_NOT_ALLOWED_IN_CURRENT_STATE, f"{obj.ref} is executing", AddCause.COMMAND_ALREADY_IN_EXECUTION
+            )
 
     def _blocked(self, obj: _DataObject) -> None:
         beh = self._objects.get(obj.ref.split(".")[0].rsplit("/", 1)[0] + "/LLN0.Beh")
@@ -398,10 +402,7 @@ class AcsiServer:
 
     async def _operate(self, client: str, obj: _DataObject, request: acsi.Operate) -> None:
         model = obj.spec.ctl_model
-        if obj.executing:
-            raise AcsiError(
-                E.ACCESS_NOT_ALLOWED_IN_CURRENT_STATE, f"{obj.ref} is executing", AddCause.COMMAND_ALREADY_IN_EXECUTION
-            )
+        self._idle(obj)
         if model.needs_select and obj.selected_by != client:
             raise AcsiError(
                 E.CONTROL_MUST_BE_SELECTED, f"{obj.ref} is {model.value}: select it first", AddCause.OBJECT_NOT_SELECTED
@@ -417,12 +418,12 @@ class AcsiServer:
         obj.selected_by, obj.selected_with = None, None
         if request.test:  # a test command is checked, never carried out
             return
+        obj.executing = True  # until the device is done: further operates are refused meanwhile
         if not model.enhanced:
             cause = await self._actuate(obj, value)
             if cause is not None:
                 raise AcsiError(E.FAILED_DUE_TO_SERVER_CONSTRAINT, f"{obj.ref}: the device refused", cause)
             return
-        obj.executing = True
         task = asyncio.create_task(self._terminate(client, obj, value, request.ctl_num))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -433,12 +434,11 @@ class AcsiServer:
         except Exception:
             log.exception("actuator failed on %s", obj.ref)
             return AddCause.UNKNOWN
-
-    async def _terminate(self, client: str, obj: _DataObject, value: Scalar, ctl_num: int) -> None:
-        try:
-            cause = await self._actuate(obj, value)
         finally:
             obj.executing = False
+
+    async def _terminate(self, client: str, obj: _DataObject, value: Scalar, ctl_num: int) -> None:
+        cause = await self._actuate(obj, value)
         self.outbox(client, acsi.CommandTermination(obj.ref, ctl_num, cause is None, cause))
 
     def _cancel(self, client: str, obj: _DataObject) -> None:
