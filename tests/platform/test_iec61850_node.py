@@ -307,3 +307,24 @@ def test_a_client_that_went_away_holds_up_no_one_and_loses_its_report_blocks(pro
             assert isinstance(values, acsi.GetURCBValuesResponse) and not values.resv
 
     run(scenario())
+
+
+def test_a_server_answering_with_the_wrong_message_is_a_failure_not_a_crash(prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        async with AsyncExitStack() as stack:
+            liar, ems = [
+                await stack.enter_async_context(Endpoint(prosody.account(name), prosody.server))
+                for name in ("liar", "ems")
+            ]
+
+            async def wrong(sender: str, payload: ET.Element) -> ET.Element:
+                return acsi.encode(acsi.SelectResponse("X/Y.Z"))
+
+            liar.serve(acsi.NAMESPACE, wrong, allow=[ems.account.jid])
+            client = AcsiClient(ems, servers=[liar.account.jid])
+            with pytest.raises(ServiceError) as caught:
+                await client.get(liar.jid, ["LD/MMXU1.TotW.mag.f"])
+            assert caught.value.reason is Reason.UNAVAILABLE
+            assert "answered GetDataValues with SelectResponse" in caught.value.text
+
+    run(scenario())

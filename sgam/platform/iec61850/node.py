@@ -230,7 +230,8 @@ class _Subscription:
 
 @dataclass
 class AcsiClient:
-    """Calls IEC 61850 servers (by bare JID) over `endpoint`; reports are taken from `servers` only."""
+    """Calls IEC 61850 servers over `endpoint`, each by its full JID; takes reports and command
+    terminations from the bare JIDs in `servers` only."""
 
     endpoint: Endpoint
     servers: Iterable[str]
@@ -243,9 +244,8 @@ class AcsiClient:
     _terminations: dict[tuple[str, str, int], asyncio.Future[acsi.CommandTermination]] = field(
         default_factory=dict, init=False
     )
-    _subscriptions: dict[tuple[str, str], list[_Subscription]] = field(
-        default_factory=dict, init=False
-    )  # by (server, RCB)
+    # by (server's bare JID, report control block)
+    _subscriptions: dict[tuple[str, str], list[_Subscription]] = field(default_factory=dict, init=False)
     _operating: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
@@ -283,8 +283,12 @@ class AcsiClient:
             response = acsi.decode(answer)
         except AcsiDecodeError as error:
             raise AcsiError(ServiceErrorKind.FAILED_DUE_TO_COMMUNICATIONS_CONSTRAINT, f"{peer}: {error}") from None
-        if not isinstance(response, acsi.Response):
-            raise AcsiError(ServiceErrorKind.FAILED_DUE_TO_COMMUNICATIONS_CONSTRAINT, f"{peer} answered a non-response")
+        expected = f"{type(request).__name__}Response"
+        if not isinstance(response, acsi.Response) or type(response).__name__ != expected:
+            raise AcsiError(
+                ServiceErrorKind.FAILED_DUE_TO_COMMUNICATIONS_CONSTRAINT,
+                f"{peer} answered {type(request).__name__} with {type(response).__name__}, not {expected}",
+            )
         return response
 
     async def _common(self, request: acsi.Request, peer: str) -> acsi.Response:
