@@ -309,7 +309,7 @@ def test_a_client_that_went_away_holds_up_no_one_and_loses_its_report_blocks(pro
     run(scenario())
 
 
-def test_a_server_answering_with_the_wrong_message_is_a_failure_not_a_crash(prosody: Prosody, run) -> None:
+def test_wrong_or_malformed_messages_between_client_and_server_are_refused_not_crashes(prosody: Prosody, run) -> None:
     async def scenario() -> None:
         async with AsyncExitStack() as stack:
             liar, ems = [
@@ -326,5 +326,15 @@ def test_a_server_answering_with_the_wrong_message_is_a_failure_not_a_crash(pros
                 await client.get(liar.jid, ["LD/MMXU1.TotW.mag.f"])
             assert caught.value.reason is Reason.UNAVAILABLE
             assert "answered GetDataValues with SelectResponse" in caught.value.text
+
+            # The client in turn refuses a malformed push, ignores requests it does not take, and goes on.
+            with pytest.raises(RequestFailed) as refused:
+                await liar.request(ems.jid, ET.Element(f"{{{acsi.NAMESPACE}}}Report", {"ref": "x"}))
+            assert refused.value.condition == "bad-request" and "missing attribute" in refused.value.text
+            with pytest.raises(RequestFailed) as refused:
+                await liar.request(ems.jid, acsi.encode(acsi.GetServerDirectory()))
+            assert refused.value.condition == "feature-not-implemented"
+            termination = acsi.CommandTermination("LD/DWMX1.ModEna", 1, True)
+            assert await liar.request(ems.jid, acsi.encode(termination)) is None
 
     run(scenario())
