@@ -27,7 +27,7 @@ import itertools
 import logging
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -173,7 +173,11 @@ def _bare(jid: str) -> str:
     return jid.partition("/")[0]
 
 
-def _served(handlers: Mapping[str, Any], ven_id: str | None) -> Handler:
+PayloadHandler = Callable[[str, dict[str, Any]], Awaitable[ET.Element]]
+"""Serves one received message type: (sender's bare JID, openleadr payload dict) -> the answer payload."""
+
+
+def _served(handlers: Mapping[str, PayloadHandler], ven_id: str | None) -> Handler:
     """One IQ handler for all message types: dispatch, turn refusals into answers, bad input into 454."""
 
     async def serve(sender: str, element: ET.Element) -> ET.Element | None:
@@ -191,8 +195,7 @@ def _served(handlers: Mapping[str, Any], ven_id: str | None) -> Handler:
                 ven_id=payload.get("ven_id") or ven_id or "",
             )
             return answer
-        result: ET.Element = await handler(sender, payload)
-        return result
+        return await handler(sender, payload)
 
     return serve
 
