@@ -111,7 +111,7 @@ class Ems:
 
     async def apply(self, event: Event) -> EventReply:
         """Apply one new event version to the targeted DERs, all at once (the VEN calls this once per version)."""
-        targets = [self.ders[r] for r in event.targets if r in self.ders] or list(self.ders.values())
+        targets = [self.ders[r] for r in event.targets] or list(self.ders.values())  # the VEN checked the targets
         try:
             if event.status in (EventStatus.CANCELLED, EventStatus.COMPLETED):
                 failures = await self._restore(event.event_id)

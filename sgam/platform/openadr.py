@@ -62,7 +62,7 @@ NODES = tuple(f"http://openadr.org/OpenADR2/{service}" for service in SERVICES)
 # OpenADR status codes (openleadr enums.STATUS_CODES) and the neutral reasons they stand for.
 OK = 200
 OUT_OF_SEQUENCE, NOT_ALLOWED, INVALID_ID, NOT_RECOGNIZED, INVALID_DATA = 450, 451, 452, 453, 454
-SIGNAL_NOT_SUPPORTED, REPORT_NOT_SUPPORTED, NOT_REGISTERED, OTHER = 460, 461, 463, 469
+SIGNAL_NOT_SUPPORTED, REPORT_NOT_SUPPORTED, TARGET_MISMATCH, NOT_REGISTERED, OTHER = 460, 461, 462, 463, 469
 _REASONS = {
     OUT_OF_SEQUENCE: Reason.INVALID,
     NOT_ALLOWED: Reason.NOT_ALLOWED,
@@ -71,6 +71,7 @@ _REASONS = {
     INVALID_DATA: Reason.INVALID,
     SIGNAL_NOT_SUPPORTED: Reason.UNKNOWN_NAME,
     REPORT_NOT_SUPPORTED: Reason.UNKNOWN_NAME,
+    TARGET_MISMATCH: Reason.NOT_ALLOWED,
     NOT_REGISTERED: Reason.NOT_ALLOWED,
 }
 _CODES = {
@@ -440,6 +441,7 @@ class Ven:
         self._applied[event_id] = _Applied(modification, answer)
         try:
             event = common_event(raw, self.converter, sender)
+            self._check_targets(raw, event)
             answer.set_result((OK, await self.on_event(event)))
         except ServiceError as error:
             refusal = OpenAdrError.of(error)
@@ -450,6 +452,15 @@ class Ven:
             del self._applied[event_id]  # not applied: a repeated delivery may try again
             raise
         return answer.result()
+
+    def _check_targets(self, raw: Mapping[str, Any], event: Event) -> None:
+        """An event for another VEN, or for resources this VEN does not have, is refused (462), never guessed."""
+        ven_ids = raw.get("targets_by_type", {}).get("ven_id", [])
+        if ven_ids and self.ven_id not in ven_ids:
+            raise OpenAdrError(TARGET_MISMATCH, f"the event targets VENs {', '.join(ven_ids)}, not {self.ven_id}")
+        unknown = [resource for resource in event.targets if resource not in self.resources]
+        if unknown:
+            raise OpenAdrError(TARGET_MISMATCH, f"this VEN has no resources {', '.join(unknown)}")
 
     async def opt(self, event_id: str, modification: int, opt: Opt, reason: str = "participating") -> str:
         """Tell the VTN (EiOpt) that the VEN takes part in an event or not; returns the opt id."""

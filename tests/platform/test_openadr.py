@@ -283,3 +283,22 @@ def test_the_vtn_asks_for_a_new_registration_and_ends_one(prosody: Prosody, run:
             assert gone.value.code == 463
 
     run(scenario())
+
+
+def test_an_event_for_another_ven_or_unknown_resources_is_refused_with_462(prosody: Prosody, run: Run) -> None:
+    async def scenario() -> None:
+        async with site(prosody) as s:
+            peer = s.ven_endpoint.jid
+            for_other = oadr_event(limit_event("evt-other"), CONVERTER, "http://mc", "someone-else")
+            answer = decode(await s.vtn_endpoint.request(peer, encode(
+                "oadrDistributeEvent", request_id="r1", vtn_id="vtn-1", events=[for_other])))[1]
+            [response] = answer["event_responses"]
+            assert (response["response_code"], response["opt_type"]) == (462, "optOut")
+            with pytest.raises(OpenAdrError) as unknown:
+                await s.vtn.distribute(peer, limit_event("evt-wind", targets=("wind-turbine",)))
+            assert unknown.value.code == 462
+            assert s.applied == []
+            assert (await s.vtn.distribute(peer, limit_event("evt-pv", targets=("pv",)))).opt is Opt.IN
+            assert [e.targets for e in s.applied] == [("pv",)]
+
+    run(scenario())
