@@ -17,7 +17,9 @@ as OpenADR status codes 450-469 inside the normal answer, as over HTTP.
 Idempotence: a VEN applies each version of an event -- event id and modification number -- once.
 A repeated delivery (the transport's retry after a server restart, or a VTN sending the event
 again) gets the first delivery's answer without reaching the application; an older modification
-than one already applied is refused with 450 (out of sequence).
+than one already applied is refused with 450 (out of sequence). With a state file the VEN keeps
+this record across its own restarts; it writes it after applying, so a crash between the two
+applies that one version once more (the settings it makes are idempotent).
 """
 
 from __future__ import annotations
@@ -30,13 +32,16 @@ import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, Literal, Protocol
 from xml.sax.saxutils import escape
 
 from lxml.etree import XMLSyntaxError
 from openleadr import objects
 from openleadr.messaging import create_message, parse_message, validate_xml_schema
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from sgam.files import write_atomic
 from sgam.platform.conversion import ConversionError, Converter
 from sgam.platform.datapoints import DataPoint, DataStore, Listener
 from sgam.platform.services import (
@@ -274,7 +279,41 @@ def common_event(payload: Mapping[str, Any], converter: Converter, source: str) 
 @dataclass
 class _Applied:
     modification: int
-    reply: asyncio.Future[tuple[int, EventReply]]  # (status code, answer), shared by repeated deliveries
+    # (status code, answer): a future shared by repeated deliveries while it is being applied
+    reply: asyncio.Future[tuple[int, EventReply]] | tuple[int, EventReply]
+
+
+class AppliedVersion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    modification: int
+    code: int
+    opt: Opt
+    reason: str = ""
+
+
+class VenState(BaseModel):
+    """The VEN's state file: the event versions it applied and its answers, kept across restarts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["sgam-ven-state/1"] = "sgam-ven-state/1"
+    events: dict[str, AppliedVersion] = {}
+
+    @classmethod
+    def load(cls, path: Path) -> VenState:
+        if not path.exists():
+            return cls()
+        try:
+            return cls.model_validate_json(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as error:
+            raise ValueError(f"{path}: cannot read the VEN state file ({error})") from None
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = "/".join(str(part) for part in first["loc"]) or "top level"
+            raise ValueError(
+                f"{path}: {where}: {first['msg']}; not a VEN state file: move it away to start afresh"
+            ) from None
 
 
 @dataclass
@@ -306,6 +345,7 @@ class Ven:
         ven_name: str = "",
         grid: Mapping[str, Any] | None = None,
         timeout: float = 10.0,
+        state: Path | None = None,
     ) -> None:
         self.transport = transport
         self.ven_id = ven_id
@@ -318,7 +358,11 @@ class Ven:
         # The power attributes OpenADR attaches to power items (oadr_power_20b.xsd PowerAttributesType).
         self.grid = dict(grid or {"hertz": 50, "voltage": 230, "ac": True})
         self.registration_id: str | None = None
-        self._applied: dict[str, _Applied] = {}
+        self.state = state
+        self._applied: dict[str, _Applied] = {
+            event_id: _Applied(v.modification, (v.code, EventReply(event_id, v.modification, v.opt, v.reason)))
+            for event_id, v in (VenState.load(state).events.items() if state else ())
+        }
         self._reports: dict[str, _ReportRequest] = {}
         self._pending: dict[str, DataPoint] = {}  # rID -> latest changed point not yet reported
         self._flush: asyncio.Task[None] | None = None
@@ -432,8 +476,8 @@ class Ven:
         self, sender: str, raw: dict[str, Any], event_id: str, modification: int
     ) -> tuple[int, EventReply]:
         known = self._applied.get(event_id)
-        if known is not None and known.modification == modification:
-            return await asyncio.shield(known.reply)  # a repeated delivery: the first answer, not applied again
+        if known is not None and known.modification == modification:  # a repeated delivery: the first answer
+            return known.reply if isinstance(known.reply, tuple) else await asyncio.shield(known.reply)
         if known is not None and known.modification > modification:
             text = f"modification {modification} is older than {known.modification}, already applied"
             return OUT_OF_SEQUENCE, EventReply(event_id, modification, Opt.OUT, text)
@@ -451,7 +495,21 @@ class Ven:
             answer.set_exception(error)
             del self._applied[event_id]  # not applied: a repeated delivery may try again
             raise
+        self._applied[event_id] = _Applied(modification, answer.result())
+        self._save()
         return answer.result()
+
+    def _save(self) -> None:
+        """Keep the answered versions in the state file (after applying: a crash in between re-applies once)."""
+        if self.state is None:
+            return
+        events = {
+            event_id: AppliedVersion(modification=known.modification, code=known.reply[0], opt=known.reply[1].opt,
+                                     reason=known.reply[1].reason)
+            for event_id, known in self._applied.items()
+            if isinstance(known.reply, tuple)
+        }
+        write_atomic(self.state, VenState(events=events).model_dump_json(indent=1))
 
     def _check_targets(self, raw: Mapping[str, Any], event: Event) -> None:
         """An event for another VEN, or for resources this VEN does not have, is refused (462), never guessed."""

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -302,3 +303,40 @@ def test_an_event_for_another_ven_or_unknown_resources_is_refused_with_462(proso
             assert [e.targets for e in s.applied] == [("pv",)]
 
     run(scenario())
+
+
+def test_a_restarted_ven_keeps_its_applied_event_versions_in_its_state_file(prosody: Prosody, run: Run,
+                                                                           tmp_path: Path) -> None:
+    state = tmp_path / "ven-state.json"
+    applied: list[tuple[str, int]] = []
+
+    async def on_event(event: Event) -> EventReply:
+        applied.append(event.key)
+        return EventReply(event.event_id, event.modification, Opt.IN)
+
+    async def scenario() -> None:
+        vtn_account, ven_account = prosody.account("vtn"), prosody.account("ven")
+        async with Endpoint(vtn_account, prosody.server, "vtn") as vtn_endpoint:
+            vtn = Vtn(vtn_endpoint, vtn_id="vtn-1", converter=CONVERTER, vens=[ven_account.jid])
+            vtn.serve()
+            for life, modifications in enumerate(([0], [0, 1], [0])):  # the VEN process starts three times
+                async with Endpoint(ven_account, prosody.server, "ems") as ven_endpoint:
+                    ven = Ven(ven_endpoint, ven_id="ven-1", vtn=vtn_endpoint.jid, converter=CONVERTER,
+                              resources={"pv": DataStore(CONVERTER.specs)}, on_event=on_event, state=state)
+                    ven.serve()
+                    await ven.register()
+                    for modification in modifications:
+                        if (life, modification) == (2, 0):
+                            with pytest.raises(OpenAdrError) as late:
+                                await vtn.distribute(ven_endpoint.jid, limit_event(modification=modification))
+                            assert late.value.code == 450
+                        else:
+                            reply = await vtn.distribute(ven_endpoint.jid, limit_event(modification=modification))
+                            assert reply.opt is Opt.IN
+
+    run(scenario())
+    assert applied == [("evt-1", 0), ("evt-1", 1)]
+    state.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ValueError, match="ven-state.json: top level: Invalid JSON.*not a VEN state file: move it away"):
+        Ven(None, ven_id="v", vtn="vtn@localhost/vtn", converter=CONVERTER, resources={},  # type: ignore[arg-type]
+            on_event=on_event, state=state)
