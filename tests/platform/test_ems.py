@@ -184,6 +184,7 @@ EVENTS, RESTARTS = 1000, 3
 def test_every_event_is_applied_exactly_once_while_the_server_restarts_three_times(own_prosody: Prosody,
                                                                                    run: Run) -> None:
     applied: Counter[tuple[str, int]] = Counter()
+    written: Counter[str] = Counter()  # writes each DER received, by reference
     replies: dict[str, Opt] = {}
 
     async def scenario() -> tuple[int, int]:
@@ -195,6 +196,8 @@ def test_every_event_is_applied_exactly_once_while_the_server_restarts_three_tim
                 return await apply(event)
 
             f.ems.ven.on_event = counted
+            for server in (f.battery, f.pv):
+                server.on_write(lambda ref, value: written.update([ref]))
 
             async def restarts() -> None:
                 for restart in range(1, RESTARTS + 1):
@@ -204,10 +207,15 @@ def test_every_event_is_applied_exactly_once_while_the_server_restarts_three_tim
 
             async def events() -> None:
                 for number in range(EVENTS):
-                    event = replace(limit_event(0), event_id=f"dr-{number}")
+                    # alternate limits (SIMPLE levels 2 and 1), so that every event writes to both DERs
+                    signals = {"der.active_power_limit": (30.0, 60.0)[number % 2]}
+                    event = replace(limit_event(0), event_id=f"dr-{number}", signals=signals)
                     replies[event.event_id] = (await f.vtn.distribute(f.ems_peer, event)).opt
 
             await asyncio.gather(restarts(), events())
+            last = (30.0, 60.0)[(EVENTS - 1) % 2]
+            assert f.battery.value("BATTDER/DWMX1.WMaxSptPct.setMag.f") == last
+            assert f.pv.value("PVDER/DWMX1.WMaxSptPct.setMag.f") == last
             return f.wire.endpoint.reconnections, f.ems.ven.transport.reconnections  # type: ignore[attr-defined]
 
     vtn_reconnections, ems_reconnections = run(scenario())
@@ -215,3 +223,6 @@ def test_every_event_is_applied_exactly_once_while_the_server_restarts_three_tim
     assert replies == {f"dr-{number}": Opt.IN for number in range(EVENTS)}
     assert sorted(applied) == sorted((f"dr-{number}", 0) for number in range(EVENTS))
     assert set(applied.values()) == {1}, {key: times for key, times in applied.items() if times != 1}
+    # each event changed each DER's limit exactly once; the function was switched on once
+    assert written == {"BATTDER/DWMX1.WMaxSptPct.setMag.f": EVENTS, "PVDER/DWMX1.WMaxSptPct.setMag.f": EVENTS,
+                       "BATTDER/DWMX1.ModEna.stVal": 1, "PVDER/DWMX1.ModEna.stVal": 1}
