@@ -141,6 +141,11 @@ def test_the_vtn_offers_openadr_by_service_discovery_and_the_ven_registers_over_
             registration = s.vtn.registrations[s.ven_endpoint.jid.partition("/")[0]]
             assert (registration.ven_id, registration.address) == ("ven-1", s.ven_endpoint.jid)
             assert registration.registration_id == s.ven.registration_id
+            query = encode("oadrQueryRegistration", request_id="q1")
+            answered = decode(await s.ven_endpoint.request(s.vtn_endpoint.jid, query))
+            assert answered[0] == "oadrCreatedPartyRegistration"
+            assert answered[1]["registration_id"] == s.ven.registration_id
+            assert [t["transport_name"] for t in answered[1]["profiles"][0]["transports"]] == ["xmpp"]
             assert set(registration.items) == {"pv/der.active_power", "pv/der.reactive_power", "pv/der.energy",
                                                "pv/der.frequency"}
 
