@@ -39,9 +39,9 @@ from xml.sax.saxutils import escape
 from lxml.etree import XMLSyntaxError
 from openleadr import objects
 from openleadr.messaging import create_message, parse_message, validate_xml_schema
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
-from sgam.files import write_atomic
+from sgam.platform import statefile
 from sgam.platform.conversion import ConversionError, Converter
 from sgam.platform.datapoints import DataPoint, DataStore, Listener
 from sgam.platform.services import (
@@ -300,21 +300,6 @@ class VenState(BaseModel):
     format: Literal["sgam-ven-state/1"] = "sgam-ven-state/1"
     events: dict[str, AppliedVersion] = {}
 
-    @classmethod
-    def load(cls, path: Path) -> VenState:
-        if not path.exists():
-            return cls()
-        try:
-            return cls.model_validate_json(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as error:
-            raise ValueError(f"{path}: cannot read the VEN state file ({error})") from None
-        except ValidationError as error:
-            first = error.errors()[0]
-            where = "/".join(str(part) for part in first["loc"]) or "top level"
-            raise ValueError(
-                f"{path}: {where}: {first['msg']}; not a VEN state file: move it away to start afresh"
-            ) from None
-
 
 @dataclass
 class _ReportRequest:
@@ -361,7 +346,7 @@ class Ven:
         self.state = state
         self._applied: dict[str, _Applied] = {
             event_id: _Applied(v.modification, (v.code, EventReply(event_id, v.modification, v.opt, v.reason)))
-            for event_id, v in (VenState.load(state).events.items() if state else ())
+            for event_id, v in (statefile.load(VenState, state).events.items() if state else ())
         }
         self._reports: dict[str, _ReportRequest] = {}
         self._pending: dict[str, DataPoint] = {}  # rID -> latest changed point not yet reported
@@ -509,7 +494,7 @@ class Ven:
             for event_id, known in self._applied.items()
             if isinstance(known.reply, tuple)
         }
-        write_atomic(self.state, VenState(events=events).model_dump_json(indent=1))
+        statefile.save(self.state, VenState(events=events))
 
     def _check_targets(self, raw: Mapping[str, Any], event: Event) -> None:
         """An event for another VEN, or for resources this VEN does not have, is refused (462), never guessed."""

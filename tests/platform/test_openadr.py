@@ -342,6 +342,6 @@ def test_a_restarted_ven_keeps_its_applied_event_versions_in_its_state_file(pros
     run(scenario())
     assert applied == [("evt-1", 0), ("evt-1", 1)]
     state.write_text("{not json", encoding="utf-8")
-    with pytest.raises(ValueError, match="ven-state.json: top level: Invalid JSON.*not a VEN state file: move it away"):
+    with pytest.raises(ValueError, match="ven-state.json: top level: Invalid JSON.*not a VenState file: move it away"):
         Ven(None, ven_id="v", vtn="vtn@localhost/vtn", converter=CONVERTER, resources={},  # type: ignore[arg-type]
             on_event=on_event, state=state)
