@@ -13,7 +13,6 @@ that fails any step is refused with a :class:`ConversionError`; nothing is round
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,9 +20,11 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from openleadr import enums
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sgam.platform import jsonfile
 from sgam.platform.datapoints import DataPoint, PointSpec, Quality, Value
+from sgam.platform.jsonfile import JsonFileError
 from sgam.platform.services import (
     Control,
     Reason,
@@ -46,12 +47,7 @@ class ConversionError(ServiceError):
     """A name or value that the table cannot convert; ``reason`` says which check failed."""
 
 
-class TableError(ValueError):
-    """A conversion table file that cannot be used: where (file, JSON path or line:column) and why."""
-
-    def __init__(self, file: Path, where: str, message: str) -> None:
-        super().__init__(f"{file}: {where}: {message}\n    hint: fix the table file; {DEFAULT_TABLE.name} is the reference")
-        self.file, self.where, self.message = file, where, message
+TableError = JsonFileError  # a conversion table file that cannot be used (file, where, why)
 
 
 # --- the table file format ------------------------------------------------------------------------
@@ -245,21 +241,8 @@ def _one_of(field: str, value: str, allowed: Iterable[str], extensible: bool = F
 
 def load_table(path: Path | None = None) -> ConversionTable:
     """Read and check a conversion table (the shipped default when ``path`` is None)."""
-    path = path or DEFAULT_TABLE
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise TableError(path, "file", f"cannot read it ({error})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise TableError(path, f"line {error.lineno}, column {error.colno}", f"not JSON: {error.msg}") from None
-    try:
-        return ConversionTable.model_validate(data)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = "/".join(str(part) for part in first["loc"]) or "top level"
-        raise TableError(path, where, first["msg"]) from None
+    return jsonfile.read(ConversionTable, path or DEFAULT_TABLE,
+                         f"fix the table file; the shipped {DEFAULT_TABLE.name} is the reference")
 
 
 # --- value conversion -----------------------------------------------------------------------------

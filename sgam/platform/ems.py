@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictInt, StrictStr
 
-from sgam.platform import statefile
+from sgam.platform import jsonfile
 from sgam.platform.conversion import Converter, Iec61850Names
 from sgam.platform.datapoints import DataStore, Value
 from sgam.platform.iec61850.node import AcsiClient
@@ -100,7 +100,7 @@ class Ems:
         self.ven = Ven(endpoint, ven_id=ven_id, vtn=vtn, converter=self.converter, resources=self.stores,
                        on_event=self.apply, state=state / "ven.json" if state else None)
         # event id -> resource -> the settings it had before the event
-        self._before = statefile.load(EmsState, state / "restore.json").before if state else {}
+        self._before = jsonfile.read_state(EmsState, state / "restore.json").before if state else {}
         self._subscriptions: list[RemoteSubscription] = []
 
     async def start(self) -> None:
@@ -166,7 +166,7 @@ class Ems:
 
     def _save(self) -> None:
         if self.state is not None:
-            statefile.save(self.state / "restore.json", EmsState(before=self._before))
+            jsonfile.write(self.state / "restore.json", EmsState(before=self._before))
 
     async def _put(self, der: Der, wanted: Mapping[str, Value]) -> None:
         """Bring the DER's managed settings to ``wanted``: write settings, then operate controls.

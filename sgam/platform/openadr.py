@@ -41,7 +41,7 @@ from openleadr import objects
 from openleadr.messaging import create_message, parse_message, validate_xml_schema
 from pydantic import BaseModel, ConfigDict
 
-from sgam.platform import statefile
+from sgam.platform import jsonfile
 from sgam.platform.conversion import ConversionError, Converter
 from sgam.platform.datapoints import DataPoint, DataStore, Listener
 from sgam.platform.services import (
@@ -346,7 +346,7 @@ class Ven:
         self.state = state
         self._applied: dict[str, _Applied] = {
             event_id: _Applied(v.modification, (v.code, EventReply(event_id, v.modification, v.opt, v.reason)))
-            for event_id, v in (statefile.load(VenState, state).events.items() if state else ())
+            for event_id, v in (jsonfile.read_state(VenState, state).events.items() if state else ())
         }
         self._reports: dict[str, _ReportRequest] = {}
         self._pending: dict[str, DataPoint] = {}  # rID -> latest changed point not yet reported
@@ -494,7 +494,7 @@ class Ven:
             for event_id, known in self._applied.items()
             if isinstance(known.reply, tuple)
         }
-        statefile.save(self.state, VenState(events=events))
+        jsonfile.write(self.state, VenState(events=events))
 
     def _check_targets(self, raw: Mapping[str, Any], event: Event) -> None:
         """An event for another VEN, or for resources this VEN does not have, is refused (462), never guessed."""

@@ -16,6 +16,7 @@ from openleadr.messaging import create_message, parse_message, validate_xml_sche
 
 from sgam.platform.conversion import Converter
 from sgam.platform.datapoints import DataStore
+from sgam.platform.jsonfile import JsonFileError
 from sgam.platform.openadr import (
     FEATURE,
     NODES,
@@ -342,6 +343,6 @@ def test_a_restarted_ven_keeps_its_applied_event_versions_in_its_state_file(pros
     run(scenario())
     assert applied == [("evt-1", 0), ("evt-1", 1)]
     state.write_text("{not json", encoding="utf-8")
-    with pytest.raises(ValueError, match="ven-state.json: top level: Invalid JSON.*not a VenState file: move it away"):
+    with pytest.raises(JsonFileError, match=r"ven-state.json: line 1, column 2: not JSON.*\n.*not a VenState file; move it away"):
         Ven(None, ven_id="v", vtn="vtn@localhost/vtn", converter=CONVERTER, resources={},  # type: ignore[arg-type]
             on_event=on_event, state=state)
