@@ -1,0 +1,178 @@
+"""The DER data-model file: what an IEC 61850 server hosts (this pydantic model is the format).
+
+A file names the IED, its logical devices, their logical nodes and data objects (each with its
+common data class from `cdc.CDCS`, initial value, range and control model) and the report
+control blocks of each logical device. Every logical node and data object carries the public
+source of its name and whether that name is verified; see `sgam/platform/models/*.json`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from sgam.platform.iec61850.cdc import CDCS, CtlModel, Fc, Scalar, coerce
+
+FORMAT = "sgam-iec61850-model/1"
+SHIPPED = Path(__file__).resolve().parent.parent / "models"
+
+_NAME = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
+
+
+class ModelFileError(ValueError):
+    """A data-model file that cannot be used: where (file, JSON path or line:column) and why."""
+
+    def __init__(self, file: str, where: str, message: str, hint: str = "") -> None:
+        self.file, self.where, self.message, self.hint = file, where, message, hint
+        text = f"{file}: {where}: {message}"
+        super().__init__(f"{text}\n    hint: {hint}" if hint else text)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Cited(_Strict):
+    description: str = ""
+    source: str = Field(min_length=1, description="public source of the name")
+    verified: bool = Field(True, description="false when no public source confirms the name")
+
+
+class DataObjectSpec(Cited):
+    name: str = Field(pattern=_NAME)
+    cdc: str
+    value: Scalar | None = Field(None, description="initial value of the CDC's primary attribute")
+    unit: str = ""
+    min: float | None = None
+    max: float | None = None
+    ctl_model: CtlModel = CtlModel.STATUS_ONLY
+    sbo_timeout_ms: int = Field(30_000, gt=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DataObjectSpec:
+        cdc = CDCS.get(self.cdc)
+        if cdc is None:
+            raise ValueError(f"unknown CDC {self.cdc!r}; known: {', '.join(sorted(CDCS))}")
+        if self.value is not None:
+            coerce(cdc.primary.kind, self.value)
+        if self.ctl_model is not CtlModel.STATUS_ONLY and cdc.control is None:
+            raise ValueError(f"ctl_model {self.ctl_model.value!r} needs a controllable CDC, {self.cdc} is not")
+        if (self.min is not None or self.max is not None) and not cdc.ranged:
+            raise ValueError(f"min/max apply to ranged CDCs only, {self.cdc} is not")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
+class LogicalNodeSpec(Cited):
+    prefix: str = Field("", pattern=r"^[A-Za-z0-9_]{0,11}$")
+    ln_class: str = Field(pattern=r"^[A-Z][A-Z0-9]{3}$")
+    inst: str = Field("", pattern=r"^[0-9]{0,12}$")
+    data_objects: list[DataObjectSpec] = []
+
+    @property
+    def name(self) -> str:
+        return f"{self.prefix}{self.ln_class}{self.inst}"
+
+    @model_validator(mode="after")
+    def _unique(self) -> LogicalNodeSpec:
+        _no_duplicates(f"data object in {self.name}", [d.name for d in self.data_objects])
+        return self
+
+
+class DataSetMember(_Strict):
+    ref: str = Field(pattern=r"^[A-Za-z0-9_]+\.[A-Za-z0-9_.]+$", description="LN.DO[.DA] in this logical device")
+    fc: Fc
+
+
+class ReportControlSpec(_Strict):
+    """An unbuffered report control block in LLN0 (buffering is not modelled)."""
+
+    name: str = Field(pattern=_NAME)
+    rpt_id: str = ""
+    dataset: str = Field(pattern=_NAME)
+    members: list[DataSetMember] = Field(min_length=1)
+    triggers: list[Literal["dchg", "qchg", "integrity", "gi"]] = ["dchg", "gi"]
+    integrity_period_ms: int = Field(0, ge=0)
+
+
+class LogicalDeviceSpec(_Strict):
+    inst: str = Field(pattern=_NAME)
+    description: str = ""
+    logical_nodes: list[LogicalNodeSpec] = Field(min_length=1)
+    reports: list[ReportControlSpec] = []
+
+    @model_validator(mode="after")
+    def _lln0_and_members(self) -> LogicalDeviceSpec:
+        names = [ln.name for ln in self.logical_nodes]
+        _no_duplicates(f"logical node in {self.inst}", names)
+        if "LLN0" not in names:
+            raise ValueError(f"logical device {self.inst} has no LLN0")
+        _no_duplicates(f"report control block in {self.inst}", [r.name for r in self.reports])
+        fcs = {
+            f"{ln.name}.{do.name}": {a.fc for a in CDCS[do.cdc].attributes}
+            for ln in self.logical_nodes
+            for do in ln.data_objects
+        }
+        for report in self.reports:
+            for member in report.members:
+                do_ref = ".".join(member.ref.split(".")[:2])
+                if member.fc not in fcs.get(do_ref, set()):
+                    raise ValueError(
+                        f"report {report.name}: member {member.ref} [{member.fc.value}] is not in logical device "
+                        f"{self.inst}"
+                    )
+        return self
+
+
+class DataModelFile(_Strict):
+    format: Literal["sgam-iec61850-model/1"] = "sgam-iec61850-model/1"
+    ied: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
+    description: str = ""
+    logical_devices: list[LogicalDeviceSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> DataModelFile:
+        _no_duplicates("logical device", [ld.inst for ld in self.logical_devices])
+        return self
+
+
+def _no_duplicates(what: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ValueError(f"{what} {name!r} is declared twice")
+        seen.add(name)
+
+
+def load_model(path: Path | str) -> DataModelFile:
+    """Read and validate a data-model file; ModelFileError says where and what is wrong."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ModelFileError(str(path), "file", f"cannot read it: {error}") from None
+    return parse_model(text, str(path))
+
+
+def parse_model(text: str, file: str = "<model>") -> DataModelFile:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ModelFileError(file, f"{error.lineno}:{error.colno}", f"not JSON: {error.msg}") from None
+    try:
+        return DataModelFile.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = "/" + "/".join(str(part) for part in first["loc"])
+        raise ModelFileError(
+            file, where, first["msg"], f"the format is described by {DataModelFile.__module__}.DataModelFile"
+        ) from None
+
+
+def shipped_model(name: str) -> DataModelFile:
+    """One of the data models shipped in sgam/platform/models (e.g. 'der_battery')."""
+    return load_model(SHIPPED / f"{name}.json")

@@ -1,0 +1,217 @@
+"""The EMS end to end over a real Prosody: VTN -> EMS (VEN + IEC 61850 client, one connection) -> DERs."""
+
+from __future__ import annotations
+
+import asyncio
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from openleadr.messaging import parse_message, validate_xml_schema
+
+from sgam.platform.conversion import Converter
+from sgam.platform.ems import Der, Ems
+from sgam.platform.iec61850.datamodel import shipped_model
+from sgam.platform.iec61850.node import ServerNode
+from sgam.platform.iec61850.server import AcsiServer
+from sgam.platform.openadr import Vtn
+from sgam.platform.services import Event, EventReply, EventStatus, Opt, Report
+from sgam.platform.xmpp import Endpoint, Handler
+from tests.platform.prosody import Prosody
+
+Run = Callable[[Coroutine[Any, Any, Any]], Any]
+CONVERTER = Converter()
+
+
+class Recorder:
+    """The VTN's endpoint, keeping a copy of every OpenADR payload it sends, receives and answers."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.payloads: list[bytes] = []
+
+    @property
+    def jid(self) -> str:
+        return self.endpoint.jid
+
+    def _keep(self, element: ET.Element | None) -> None:
+        if element is not None:
+            self.payloads.append(ET.tostring(element))
+
+    def serve(self, namespace: str, handler: Handler, allow: Iterable[str]) -> None:
+        async def recorded(sender: str, payload: ET.Element) -> ET.Element | None:
+            self._keep(payload)
+            answer = await handler(sender, payload)
+            self._keep(answer)
+            return answer
+
+        self.endpoint.serve(namespace, recorded, allow)
+
+    async def request(self, to: str, payload: ET.Element, timeout: float = 10.0) -> ET.Element | None:
+        self._keep(payload)
+        answer = await self.endpoint.request(to, payload, timeout)
+        self._keep(answer)
+        return answer
+
+    def advertise(self, features: Iterable[str], items: Iterable[tuple[str, str]]) -> None:
+        self.endpoint.advertise(features, items)
+
+    async def discover(self, jid: str, timeout: float = 10.0) -> tuple[set[str], list[tuple[str, str]]]:
+        return await self.endpoint.discover(jid, timeout)
+
+
+@dataclass
+class Field:
+    vtn: Vtn
+    wire: Recorder
+    ems: Ems
+    ems_peer: str
+    battery: AcsiServer
+    pv: AcsiServer
+    reports: asyncio.Queue[Report] = field(default_factory=asyncio.Queue)
+
+
+@asynccontextmanager
+async def field_site(prosody: Prosody, timeout: float = 10.0) -> AsyncIterator[Field]:
+    async with AsyncExitStack() as stack:
+        accounts = {name: prosody.account(name) for name in ("vtn", "ems", "battery", "pv")}
+        endpoints = {
+            name: await stack.enter_async_context(Endpoint(account, prosody.server, name))
+            for name, account in accounts.items()
+        }
+        servers = {}
+        for name, model in (("battery", "der_battery"), ("pv", "der_pv")):
+            servers[name] = AcsiServer(shipped_model(model))
+            node = ServerNode(endpoints[name], servers[name], allow=[accounts["ems"].jid])
+            await node.start()
+            stack.push_async_callback(node.close)
+        wire = Recorder(endpoints["vtn"])
+        vtn = Vtn(wire, vtn_id="aggregator", converter=CONVERTER, vens=[accounts["ems"].jid], timeout=timeout)
+        vtn.serve()
+        ems = Ems(
+            endpoints["ems"],
+            ven_id="ems-1",
+            vtn=endpoints["vtn"].jid,
+            ders=[Der("battery", endpoints["battery"].jid, "BATTDER"), Der("pv", endpoints["pv"].jid, "PVDER")],
+            converter=CONVERTER,
+        )
+        await ems.start()
+        stack.push_async_callback(ems.close)
+        yield Field(vtn, wire, ems, endpoints["ems"].jid, servers["battery"], servers["pv"])
+
+
+def limit_event(modification: int, status: EventStatus = EventStatus.PENDING) -> Event:
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
+    return Event("dr-1", modification, {"der.active_power_limit": 30.0}, start, timedelta(hours=1), status)
+
+
+async def next_value(queue: asyncio.Queue[Report], name: str) -> float:
+    while True:
+        report = await asyncio.wait_for(queue.get(), 10)
+        for point in report.points:
+            if point.name == name:
+                return float(point.value)
+
+
+def test_a_dr_event_limits_both_ders_over_iec61850_reports_flow_up_and_a_cancellation_restores(
+    prosody: Prosody, run: Run
+) -> None:
+    async def scenario() -> None:
+        async with field_site(prosody) as f:
+            limit, enabled = "DWMX1.WMaxSptPct.setMag.f", "DWMX1.ModEna.stVal"
+
+            async def collect(report: Report) -> None:
+                f.reports.put_nowait(report)
+
+            await f.vtn.subscribe(f.ems_peer, ["battery/der.active_power", "pv/der.active_power"], collect)
+            assert await next_value(f.reports, "pv/der.active_power") == 4200.0  # the PV's first measurement
+
+            # SIMPLE level 2 -> 30 % limit on both DERs (battery: select before operate; PV: direct)
+            reply = await f.vtn.distribute(f.ems_peer, limit_event(0))
+            assert reply.opt is Opt.IN
+            for server, ld in ((f.battery, "BATTDER"), (f.pv, "PVDER")):
+                assert (server.value(f"{ld}/{limit}"), server.value(f"{ld}/{enabled}")) == (30.0, True)
+
+            # the limited PV measures less; the EMS reports it to the VTN (oadrUpdateReport)
+            f.pv.update("PVDER/MMXU1.TotW", 1260.0)
+            assert await next_value(f.reports, "pv/der.active_power") == 1260.0
+
+            # a repeated delivery is answered without touching the DERs again
+            f.pv.update("PVDER/DWMX1.WMaxSptPct", 55.0)
+            assert (await f.vtn.distribute(f.ems_peer, limit_event(0))).opt is Opt.IN
+            assert f.pv.value(f"PVDER/{limit}") == 55.0
+
+            # the cancellation restores what the DERs had before the event
+            cancelled = await f.vtn.distribute(f.ems_peer, limit_event(1, EventStatus.CANCELLED))
+            assert cancelled.opt is Opt.IN
+            for server, ld in ((f.battery, "BATTDER"), (f.pv, "PVDER")):
+                assert (server.value(f"{ld}/{limit}"), server.value(f"{ld}/{enabled}")) == (100.0, False)
+
+            # every OpenADR payload on the wire is schema-valid 2.0b and parses with openleadr
+            kinds = set()
+            for payload in f.wire.payloads:
+                validate_xml_schema(payload)
+                kinds.add(parse_message(payload)[0])
+            assert {"oadrCreatePartyRegistration", "oadrCreatedPartyRegistration", "oadrRegisterReport",
+                    "oadrRegisteredReport", "oadrCreateReport", "oadrCreatedReport", "oadrDistributeEvent",
+                    "oadrCreatedEvent", "oadrUpdateReport", "oadrUpdatedReport"} <= kinds
+
+    run(scenario())
+
+
+def test_an_event_one_der_refuses_is_opted_out_with_its_reason_and_undone_on_the_others(
+    prosody: Prosody, run: Run
+) -> None:
+    async def scenario() -> None:
+        async with field_site(prosody) as f:
+            f.pv.update("PVDER/LLN0.Beh", 5)  # the PV inverter is switched off: it refuses controls
+            reply = await f.vtn.distribute(f.ems_peer, limit_event(0))
+            assert reply.opt is Opt.OUT
+            assert "LLN0.Beh" in reply.reason
+            assert (f.battery.value("BATTDER/DWMX1.WMaxSptPct.setMag.f"),
+                    f.battery.value("BATTDER/DWMX1.ModEna.stVal")) == (100.0, False)
+
+    run(scenario())
+
+
+EVENTS, RESTARTS = 1000, 3
+
+
+def test_every_event_is_applied_exactly_once_while_the_server_restarts_three_times(own_prosody: Prosody,
+                                                                                   run: Run) -> None:
+    applied: Counter[tuple[str, int]] = Counter()
+    replies: dict[str, Opt] = {}
+
+    async def scenario() -> tuple[int, int]:
+        async with field_site(own_prosody, timeout=60) as f:
+            apply = f.ems.ven.on_event
+
+            async def counted(event: Event) -> EventReply:
+                applied[event.key] += 1
+                return await apply(event)
+
+            f.ems.ven.on_event = counted
+
+            async def restarts() -> None:
+                for restart in range(1, RESTARTS + 1):
+                    while len(replies) < restart * EVENTS // (RESTARTS + 1):
+                        await asyncio.sleep(0.01)
+                    await asyncio.to_thread(own_prosody.restart)
+
+            async def events() -> None:
+                for number in range(EVENTS):
+                    event = replace(limit_event(0), event_id=f"dr-{number}")
+                    replies[event.event_id] = (await f.vtn.distribute(f.ems_peer, event)).opt
+
+            await asyncio.gather(restarts(), events())
+            return f.wire.endpoint.reconnections, f.ems.ven.transport.reconnections  # type: ignore[attr-defined]
+
+    vtn_reconnections, ems_reconnections = run(scenario())
+    assert (vtn_reconnections, ems_reconnections) == (RESTARTS, RESTARTS)
+    assert replies == {f"dr-{number}": Opt.IN for number in range(EVENTS)}
+    assert sorted(applied) == sorted((f"dr-{number}", 0) for number in range(EVENTS))
+    assert set(applied.values()) == {1}, {key: times for key, times in applied.items() if times != 1}

@@ -1,0 +1,99 @@
+"""The DER data-model files: the shipped battery and PV inverter models load, and a broken file is
+refused with the place and the reason."""
+
+import json
+
+import pytest
+
+from sgam.platform.iec61850.cdc import CDCS, CtlModel
+from sgam.platform.iec61850.datamodel import SHIPPED, ModelFileError, load_model, parse_model, shipped_model
+
+
+def minimal(**node_overrides: object) -> dict[str, object]:
+    node = {"ln_class": "DWMX", "inst": "1", "source": "test", "data_objects": []}
+    node.update(node_overrides)
+    return {
+        "ied": "T",
+        "logical_devices": [
+            {"inst": "DER", "logical_nodes": [{"ln_class": "LLN0", "source": "test"}, node]},
+        ],
+    }
+
+
+@pytest.mark.parametrize("name", ["der_battery", "der_pv"])
+def test_shipped_models_load_and_cite_every_name(name: str) -> None:
+    model = shipped_model(name)
+    nodes = {node.name: node for node in model.logical_devices[0].logical_nodes}
+    assert {"LLN0", "MMXU1", "MMTR1", "DWMX1", "DVAR1", "DFPF1", "DVVR1", "DVWC1", "FSCC1", "FSCH1"} <= set(nodes)
+    assert nodes["DWMX1"].data_objects[1].name == "WMaxSptPct"
+    for node in nodes.values():
+        assert node.source
+        for obj in node.data_objects:
+            assert obj.source and obj.cdc in CDCS
+    unverified = [obj.name for node in nodes.values() for obj in node.data_objects if not obj.verified]
+    assert "SchdSt" in unverified  # the schedule names are marked as not confirmed by a public source
+
+
+def test_battery_has_storage_and_select_before_operate() -> None:
+    model = shipped_model("der_battery")
+    nodes = {node.name: node for node in model.logical_devices[0].logical_nodes}
+    assert nodes["ZBAT1"].data_objects[0].name == "Soc"
+    assert nodes["DWMX1"].data_objects[0].ctl_model is CtlModel.SBO_ENHANCED
+
+
+def test_every_shipped_file_is_a_model() -> None:
+    assert sorted(path.stem for path in SHIPPED.glob("*.json")) == ["der_battery", "der_pv"]
+
+
+def test_not_json_is_located_by_line_and_column(tmp_path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('{\n  "ied": "T",\n  oops\n}\n')
+    with pytest.raises(ModelFileError) as caught:
+        load_model(path)
+    assert caught.value.where == "3:3"
+    assert "broken.json" in str(caught.value)
+
+
+def test_unknown_cdc_is_located_by_json_path() -> None:
+    data = minimal(data_objects=[{"name": "WMaxSptPct", "cdc": "XYZ", "source": "test"}])
+    with pytest.raises(ModelFileError) as caught:
+        parse_model(json.dumps(data), "m.json")
+    assert caught.value.where.startswith("/logical_devices/0/logical_nodes/1/data_objects/0")
+    assert "unknown CDC 'XYZ'" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("data_object", "message"),
+    [
+        ({"cdc": "MV", "ctl_model": "direct-with-normal-security"}, "needs a controllable CDC"),
+        ({"cdc": "ASG", "min": 10, "max": 0}, "min 10.0 is above max 0.0"),
+        ({"cdc": "SPS", "value": 1.5}, "expected a boolean"),
+        ({"cdc": "MV", "min": 0}, "ranged CDCs only"),
+        ({"cdc": "ASG", "colour": "red"}, "Extra inputs are not permitted"),
+    ],
+)
+def test_inconsistent_data_objects_are_refused(data_object: dict[str, object], message: str) -> None:
+    data = minimal(data_objects=[{"name": "X", "source": "test", **data_object}])
+    with pytest.raises(ModelFileError, match=message):
+        parse_model(json.dumps(data))
+
+
+def test_logical_device_needs_lln0_and_unique_names() -> None:
+    data = minimal()
+    data["logical_devices"][0]["logical_nodes"].pop(0)  # type: ignore[index]
+    with pytest.raises(ModelFileError, match="has no LLN0"):
+        parse_model(json.dumps(data))
+    twice = minimal(
+        data_objects=[{"name": "X", "cdc": "SPS", "source": "s"}, {"name": "X", "cdc": "SPS", "source": "s"}]
+    )
+    with pytest.raises(ModelFileError, match="declared twice"):
+        parse_model(json.dumps(twice))
+
+
+def test_report_members_must_exist_with_their_fc() -> None:
+    data = minimal(data_objects=[{"name": "TotW", "cdc": "MV", "source": "s"}])
+    data["logical_devices"][0]["reports"] = [  # type: ignore[index]
+        {"name": "urcb", "dataset": "Meas", "members": [{"ref": "DWMX1.TotW", "fc": "ST"}]}
+    ]
+    with pytest.raises(ModelFileError, match=r"member DWMX1.TotW \[ST\] is not in logical device DER"):
+        parse_model(json.dumps(data))

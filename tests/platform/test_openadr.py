@@ -1,0 +1,267 @@
+"""OpenADR 2.0b binding: payloads through openleadr, and the VTN and VEN roles over a real Prosody."""
+
+from __future__ import annotations
+
+import asyncio
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from openleadr.messaging import create_message, parse_message, validate_xml_schema
+
+from sgam.platform.conversion import Converter
+from sgam.platform.datapoints import DataStore
+from sgam.platform.openadr import (
+    FEATURE,
+    NODES,
+    OADR_NS,
+    OpenAdrError,
+    Ven,
+    Vtn,
+    common_event,
+    decode,
+    encode,
+    oadr_event,
+)
+from sgam.platform.services import Event, EventReply, EventStatus, Opt, Reason, Report
+from sgam.platform.xmpp import Endpoint, RequestFailed
+from tests.platform.prosody import Prosody
+
+Run = Callable[[Coroutine[Any, Any, Any]], Any]
+START = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)  # openleadr sets the status by time
+CONVERTER = Converter()
+
+
+def limit_event(event_id: str = "evt-1", modification: int = 0, limit: float = 30.0, **kwargs: Any) -> Event:
+    return Event(event_id, modification, {"der.active_power_limit": limit}, START, timedelta(hours=1), **kwargs)
+
+
+# --- payloads, without the network -----------------------------------------------------------------
+
+
+def test_a_common_event_becomes_a_schema_valid_distribute_event_and_comes_back_the_same() -> None:
+    oadr = oadr_event(limit_event(targets=("pv",)), CONVERTER, "http://mc.example", "ven-1")
+    element = encode("oadrDistributeEvent", request_id="r1", vtn_id="vtn-1", events=[oadr])
+    assert element.tag == f"{{{OADR_NS}}}oadrPayload"
+    message_type, payload = decode(element)
+    assert message_type == "oadrDistributeEvent"
+    [raw] = payload["events"]
+    signal = raw["event_signals"][0]
+    assert (signal["signal_name"], signal["signal_type"], signal["intervals"][0]["signal_payload"]) == (
+        "SIMPLE",
+        "level",
+        2.0,
+    )
+    back = common_event(raw, CONVERTER, "vtn@localhost")
+    assert (back.key, dict(back.signals), back.start, back.duration, back.targets) == (
+        ("evt-1", 0),
+        {"der.active_power_limit": 30.0},
+        START,
+        timedelta(hours=1),
+        ("pv",),
+    )
+
+
+def test_a_schema_invalid_payload_is_refused_with_454_even_though_openleadr_would_parse_it() -> None:
+    # An event dict without a priority renders an empty <ei:priority/>: openleadr parses it silently.
+    event = {
+        "event_descriptor": {"event_id": "e", "modification_number": 0, "market_context": "http://mc",
+                             "event_status": "far", "created_date_time": START},
+        "active_period": {"dtstart": START, "duration": timedelta(hours=1)},
+        "event_signals": [{"signal_name": "SIMPLE", "signal_type": "level", "signal_id": "s",
+                           "intervals": [{"dtstart": START, "duration": timedelta(hours=1), "signal_payload": 1.0}]}],
+        "targets": [{"ven_id": "v"}],
+    }
+    xml = create_message("oadrDistributeEvent", request_id="r", vtn_id="vtn", events=[event])
+    assert parse_message(xml)[0] == "oadrDistributeEvent"
+    with pytest.raises(OpenAdrError, match="does not validate against the OpenADR 2.0b schema") as refused:
+        decode(ET.fromstring(xml))
+    assert (refused.value.code, refused.value.reason) == (454, Reason.INVALID)
+
+
+def test_a_signal_the_table_does_not_know_is_refused_with_460() -> None:
+    oadr = oadr_event(limit_event(), CONVERTER, "http://mc.example", "ven-1")
+    raw = decode(encode("oadrDistributeEvent", request_id="r1", vtn_id="vtn-1", events=[oadr]))[1]["events"][0]
+    raw["event_signals"][0]["signal_name"] = "ELECTRICITY_PRICE"
+    raw["event_signals"][0]["signal_type"] = "price"
+    with pytest.raises(OpenAdrError) as refused:
+        common_event(raw, CONVERTER, "vtn@localhost")
+    assert refused.value.code == 460
+
+
+# --- VTN and VEN over Prosody ----------------------------------------------------------------------
+
+
+@dataclass
+class Site:
+    vtn: Vtn
+    ven: Ven
+    vtn_endpoint: Endpoint
+    ven_endpoint: Endpoint
+    pv: DataStore
+    applied: list[Event] = field(default_factory=list)
+    answer: Opt = Opt.IN
+
+
+@asynccontextmanager
+async def site(prosody: Prosody, also_allowed: tuple[str, ...] = ()) -> AsyncIterator[Site]:
+    """A VTN and a VEN (with one PV resource) on their own accounts, registered."""
+    vtn_account, ven_account = prosody.account("vtn"), prosody.account("ven")
+    async with Endpoint(vtn_account, prosody.server, "vtn") as vtn_endpoint, \
+            Endpoint(ven_account, prosody.server, "ems") as ven_endpoint:
+        pv = DataStore(CONVERTER.specs)
+        vtn = Vtn(vtn_endpoint, vtn_id="vtn-1", converter=CONVERTER, vens=[ven_account.jid, *also_allowed])
+        holder: list[Site] = []
+
+        async def on_event(event: Event) -> EventReply:
+            holder[0].applied.append(event)
+            return EventReply(event.event_id, event.modification, holder[0].answer)
+
+        ven = Ven(ven_endpoint, ven_id="ven-1", vtn=vtn_endpoint.jid, converter=CONVERTER, resources={"pv": pv},
+                  on_event=on_event)
+        holder.append(Site(vtn, ven, vtn_endpoint, ven_endpoint, pv))
+        vtn.serve()
+        ven.serve()
+        await ven.register()
+        yield holder[0]
+
+
+def test_the_vtn_offers_openadr_by_service_discovery_and_the_ven_registers_over_xmpp(prosody: Prosody,
+                                                                                      run: Run) -> None:
+    async def scenario() -> None:
+        async with site(prosody) as s:
+            features, items = await s.ven_endpoint.discover(s.vtn_endpoint.jid)
+            assert FEATURE in features
+            assert sorted(node for _, node in items) == sorted(NODES)
+            registration = s.vtn.registrations[s.ven_endpoint.jid.partition("/")[0]]
+            assert (registration.ven_id, registration.address) == ("ven-1", s.ven_endpoint.jid)
+            assert registration.registration_id == s.ven.registration_id
+            assert set(registration.items) == {"pv/der.active_power", "pv/der.reactive_power", "pv/der.energy",
+                                               "pv/der.frequency"}
+
+    run(scenario())
+
+
+def test_each_event_version_is_applied_once_and_an_older_one_is_out_of_sequence(prosody: Prosody, run: Run) -> None:
+    async def scenario() -> None:
+        async with site(prosody) as s:
+            peer = s.ven_endpoint.jid
+            assert (await s.vtn.distribute(peer, limit_event())).opt is Opt.IN
+            assert (await s.vtn.distribute(peer, limit_event())).opt is Opt.IN  # repeated: not applied again
+            s.answer = Opt.OUT
+            modified = await s.vtn.distribute(peer, limit_event(modification=1, limit=60.0))
+            assert modified.opt is Opt.OUT
+            with pytest.raises(OpenAdrError) as late:
+                await s.vtn.distribute(peer, limit_event(modification=0))
+            assert late.value.code == 450
+            cancelled = await s.vtn.distribute(peer, limit_event(modification=2, status=EventStatus.CANCELLED))
+            assert cancelled.modification == 2
+            assert [(e.key, e.signals["der.active_power_limit"], e.status) for e in s.applied] == [
+                (("evt-1", 0), 30.0, EventStatus.PENDING),
+                (("evt-1", 1), 60.0, EventStatus.PENDING),
+                (("evt-1", 2), 30.0, EventStatus.CANCELLED),
+            ]
+            assert s.applied[0].source == s.vtn_endpoint.jid.partition("/")[0]
+
+    run(scenario())
+
+
+def test_reports_flow_from_the_ven_store_to_the_vtn_subscriber_until_cancelled(prosody: Prosody, run: Run) -> None:
+    async def scenario() -> None:
+        async with site(prosody) as s:
+            received: asyncio.Queue[Report] = asyncio.Queue()
+
+            async def collect(report: Report) -> None:
+                received.put_nowait(report)
+
+            s.pv.set("der.active_power", 1500.0)
+            subscription = await s.vtn.subscribe(s.ven_endpoint.jid, ["pv/der.active_power", "pv/der.energy"],
+                                                 collect)
+            first = await asyncio.wait_for(received.get(), 10)  # the current value, right away
+            assert [(p.name, p.value, p.unit) for p in first.points] == [("pv/der.active_power", 1500.0, "W")]
+            s.pv.set("der.active_power", 1200.0)
+            s.pv.set("der.energy", 42.0)
+            s.pv.set("der.frequency", 50.0)  # not subscribed
+            second = await asyncio.wait_for(received.get(), 10)
+            assert sorted((p.name, p.value) for p in second.points) == [("pv/der.active_power", 1200.0),
+                                                                        ("pv/der.energy", 42.0)]
+            assert second.source == s.ven_endpoint.jid.partition("/")[0]
+            await subscription.cancel()
+            s.pv.set("der.active_power", 900.0)
+            await asyncio.sleep(0.3)
+            assert received.empty()
+            with pytest.raises(OpenAdrError) as unknown:
+                await s.vtn.subscribe(s.ven_endpoint.jid, ["pv/der.state_of_charge"], collect)
+            assert unknown.value.code == 461
+
+    run(scenario())
+
+
+def test_opts_are_created_and_cancelled_at_the_vtn(prosody: Prosody, run: Run) -> None:
+    async def scenario() -> None:
+        async with site(prosody) as s:
+            opt_id = await s.ven.opt("evt-1", 0, Opt.OUT, "emergency")
+            registration = s.vtn.registrations[s.ven_endpoint.jid.partition("/")[0]]
+            assert registration.opts[opt_id]["opt_type"] == "optOut"
+            await s.ven.cancel_opt(opt_id)
+            assert opt_id not in registration.opts
+            with pytest.raises(OpenAdrError) as unknown:
+                await s.ven.cancel_opt(opt_id)
+            assert unknown.value.code == 452
+
+    run(scenario())
+
+
+def test_bad_and_unwelcome_payloads_are_answered_with_errors_and_the_ven_keeps_serving(prosody: Prosody,
+                                                                                       run: Run) -> None:
+    async def scenario() -> None:
+        async with site(prosody) as s:
+            peer = s.ven_endpoint.jid
+            not_openadr = ET.fromstring(f'<oadrPayload xmlns="{OADR_NS}"><nonsense/></oadrPayload>')
+            with pytest.raises(RequestFailed) as bad:
+                await s.vtn_endpoint.request(peer, not_openadr)
+            assert bad.value.condition == "bad-request"
+            assert bad.value.payload is not None
+            assert decode(bad.value.payload)[1]["response"]["response_code"] == 454
+            price = create_message("oadrDistributeEvent", request_id="r9", vtn_id="vtn-1", events=[
+                oadr_event(limit_event("evt-price"), CONVERTER, "http://mc", "ven-1")]).replace(
+                "<ei:signalName>SIMPLE</ei:signalName>", "<ei:signalName>ELECTRICITY_PRICE</ei:signalName>").replace(
+                "<ei:signalType>level</ei:signalType>", "<ei:signalType>price</ei:signalType>")
+            validate_xml_schema(price)
+            answer = decode(await s.vtn_endpoint.request(peer, ET.fromstring(price)))[1]
+            [response] = answer["event_responses"]
+            assert (response["response_code"], response["opt_type"]) == (460, "optOut")
+            async with Endpoint(prosody.account("stranger"), prosody.server) as stranger:
+                with pytest.raises(RequestFailed) as forbidden:
+                    await stranger.request(peer, encode("oadrDistributeEvent", request_id="r", vtn_id="x", events=[
+                        oadr_event(limit_event("evt-x"), CONVERTER, "http://mc", "ven-1")]))
+                assert forbidden.value.condition == "forbidden"
+            assert (await s.vtn.distribute(peer, limit_event("evt-2"))).opt is Opt.IN
+            assert [e.event_id for e in s.applied] == ["evt-2"]
+
+    run(scenario())
+
+
+def test_the_vtn_refuses_unregistered_vens_and_foreign_transport_addresses(prosody: Prosody, run: Run) -> None:
+    async def scenario() -> None:
+        other = prosody.account("other")  # allowed on the wire, but never registered
+        async with site(prosody, also_allowed=(other.jid,)) as s:
+            vtn = s.vtn_endpoint.jid
+            async with Endpoint(other, prosody.server, "ems") as endpoint:
+                opt = encode("oadrCreateOpt", request_id="r1", opt_id="o1", opt_type="optIn",
+                             opt_reason="participating", ven_id="ven-x", created_date_time=START, event_id="evt-1",
+                             modification_number=0)
+                answer = decode(await endpoint.request(vtn, opt))[1]
+                assert answer["response"]["response_code"] == 463
+                registration = encode("oadrCreatePartyRegistration", request_id="r2", ven_id="ven-x",
+                                      ven_name="x", profile_name="2.0b", transport_name="xmpp",
+                                      transport_address="someone@else.example/ems", report_only=False,
+                                      xml_signature=False, http_pull_model=False)
+                answer = decode(await endpoint.request(vtn, registration))[1]
+                assert answer["response"]["response_code"] == 451
+
+    run(scenario())

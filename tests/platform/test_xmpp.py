@@ -1,0 +1,195 @@
+"""The transport between devices: requests, answers, refusals, messages and discovery over a real Prosody."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import xml.etree.ElementTree as ET
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import pytest
+
+from sgam.platform.xmpp import Endpoint, EndpointStopped, Handler, RequestFailed, StanzaFault, current_sender
+from tests.platform.prosody import Prosody
+
+NS = "urn:example:sgam:test"
+
+
+def element(name: str, text: str = "", **attributes: str) -> ET.Element:
+    node = ET.Element(f"{{{NS}}}{name}", attributes)
+    node.text = text
+    return node
+
+
+@asynccontextmanager
+async def served(prosody: Prosody, handler: Handler) -> AsyncIterator[tuple[Endpoint, Endpoint]]:
+    """A server endpoint serving NS with `handler` to a client endpoint, the one sender it allows."""
+    async with Endpoint(prosody.account("server"), prosody.server) as server, \
+            Endpoint(prosody.account("client"), prosody.server) as client:
+        server.serve(NS, handler, allow=[client.account.jid])
+        yield server, client
+
+
+async def echo(sender: str, payload: ET.Element) -> ET.Element:
+    return element("echo", payload.text or "", sender=sender, full=current_sender.get())
+
+
+def test_a_request_gets_the_served_answer(prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        async with served(prosody, echo) as (server, client):
+            answer = await client.request(server.jid, element("ping", "hello"))
+            assert answer is not None
+            assert answer.tag == f"{{{NS}}}echo"
+            assert answer.text == "hello"
+            assert answer.get("sender") == client.account.jid
+            assert answer.get("full") == client.jid == f"{client.account.jid}/sgam"
+
+    run(scenario())
+
+
+def test_a_sender_outside_the_allow_list_is_refused_and_never_reaches_the_handler(
+        prosody: Prosody, run, caplog: pytest.LogCaptureFixture) -> None:
+    seen: list[str] = []
+
+    async def record(sender: str, payload: ET.Element) -> None:
+        seen.append(sender)
+
+    async def scenario() -> None:
+        async with Endpoint(prosody.account("server"), prosody.server) as server, \
+                Endpoint(prosody.account("friend"), prosody.server) as friend, \
+                Endpoint(prosody.account("stranger"), prosody.server) as stranger:
+            server.serve(NS, record, allow=[friend.account.jid])
+            with pytest.raises(RequestFailed) as refused:
+                await stranger.request(server.jid, element("set", "1"))
+            assert refused.value.condition == "forbidden"
+            assert await friend.request(server.jid, element("set", "2")) is None
+
+    with caplog.at_level(logging.WARNING, logger="sgam.platform.xmpp"):
+        run(scenario())
+    assert len(seen) == 1 and seen[0].startswith("friend")
+    refusals = [record.getMessage() for record in caplog.records if "refused" in record.getMessage()]
+    assert len(refusals) == 1 and "stranger" in refusals[0] and NS in refusals[0]
+
+
+def test_a_handler_fault_becomes_an_xmpp_error_with_its_payload(prosody: Prosody, run) -> None:
+    async def refuse(sender: str, payload: ET.Element) -> None:
+        raise StanzaFault("item-not-found", "no such point", payload=element("unknown", ref=payload.text or ""))
+
+    async def scenario() -> None:
+        async with served(prosody, refuse) as (server, client):
+            with pytest.raises(RequestFailed) as failed:
+                await client.request(server.jid, element("get", "LD0/MMXU1.TotW"))
+            assert failed.value.condition == "item-not-found"
+            assert failed.value.text == "no such point"
+            assert failed.value.payload is not None
+            assert failed.value.payload.tag == f"{{{NS}}}unknown"
+            assert failed.value.payload.get("ref") == "LD0/MMXU1.TotW"
+
+    run(scenario())
+
+
+def test_a_malformed_payload_that_breaks_the_handler_is_answered_and_serving_goes_on(prosody: Prosody, run) -> None:
+    async def strict(sender: str, payload: ET.Element) -> ET.Element:
+        return element("double", str(2 * int(payload.text or "")))  # ValueError on anything but a number
+
+    async def scenario() -> None:
+        async with served(prosody, strict) as (server, client):
+            with pytest.raises(RequestFailed) as failed:
+                await client.request(server.jid, element("number", "<not a number>"))
+            assert failed.value.condition == "internal-server-error"
+            answer = await client.request(server.jid, element("number", "21"))
+            assert answer is not None and answer.text == "42"
+
+    run(scenario())
+
+
+def test_an_unknown_namespace_is_not_served(prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        async with served(prosody, echo) as (server, client):
+            with pytest.raises(RequestFailed) as failed:
+                await client.request(server.jid, ET.Element("{urn:example:other}ping"), timeout=3)
+            assert failed.value.condition in {"feature-not-implemented", "service-unavailable"}
+
+    run(scenario())
+
+
+def test_messages_reach_the_handler_from_allowed_senders_only(prosody: Prosody, run) -> None:
+    received: list[tuple[str, str]] = []
+
+    async def scenario() -> None:
+        arrived = asyncio.Event()
+
+        async def collect(sender: str, payload: ET.Element) -> None:
+            received.append((sender, payload.text or ""))
+            if payload.text == "last":
+                arrived.set()
+
+        async with Endpoint(prosody.account("sink"), prosody.server) as sink, \
+                Endpoint(prosody.account("friend"), prosody.server) as friend, \
+                Endpoint(prosody.account("stranger"), prosody.server) as stranger:
+            sink.on_message(NS, collect, allow=[friend.account.jid])
+            await stranger.send(sink.jid, element("report", "forged"))
+            # The sink answers this after it has handled (refused) the message sent before it.
+            with pytest.raises(RequestFailed):
+                await stranger.request(sink.jid, element("ping"), timeout=3)
+            await friend.send(sink.jid, element("report", "first"))
+            await friend.send(sink.jid, element("report", "last"))
+            await asyncio.wait_for(arrived.wait(), 5)
+            assert received == [(friend.account.jid, "first"), (friend.account.jid, "last")]
+
+    run(scenario())
+
+
+def test_discovery_returns_the_advertised_features_and_items(prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        async with Endpoint(prosody.account("vtn"), prosody.server) as vtn, \
+                Endpoint(prosody.account("ven"), prosody.server) as ven:
+            vtn.advertise(["http://openadr.org/openadr2"],
+                          [(vtn.jid, "http://openadr.org/OpenADR2/EiEvent"),
+                           (vtn.jid, "http://openadr.org/OpenADR2/EiReport")])
+            features, items = await ven.discover(vtn.jid)
+            assert "http://openadr.org/openadr2" in features
+            assert sorted(items) == [(vtn.jid, "http://openadr.org/OpenADR2/EiEvent"),
+                                     (vtn.jid, "http://openadr.org/OpenADR2/EiReport")]
+
+    run(scenario())
+
+
+def test_a_request_to_a_peer_that_stays_away_fails_once_its_timeout_has_passed(prosody: Prosody, run) -> None:
+    async def scenario() -> float:
+        absent = prosody.account("absent")
+        async with Endpoint(prosody.account("client"), prosody.server) as client:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            with pytest.raises(RequestFailed) as failed:
+                await client.request(f"{absent.jid}/sgam", element("ping"), timeout=1.0)
+            assert failed.value.condition == "service-unavailable"
+            return loop.time() - started
+
+    assert run(scenario()) >= 1.0  # asked again while the peer might come back, until the timeout
+
+
+def test_requests_go_to_a_device_not_to_its_account(prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        async with Endpoint(prosody.account("client"), prosody.server) as client:
+            with pytest.raises(ValueError, match="full JID"):
+                await client.request("server@localhost", element("ping"))
+
+    run(scenario())
+
+
+def test_stopping_an_endpoint_ends_its_waiting_requests(prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        absent = prosody.account("absent")
+        client = Endpoint(prosody.account("client"), prosody.server)
+        await client.start()
+        waiting = asyncio.ensure_future(client.request(f"{absent.jid}/sgam", element("ping"), timeout=30))
+        await asyncio.sleep(0.3)
+        await client.stop()
+        with pytest.raises(EndpointStopped):
+            await waiting
+        with pytest.raises(EndpointStopped):
+            await client.request(f"{absent.jid}/sgam", element("ping"))
+
+    run(scenario())
