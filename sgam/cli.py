@@ -1,7 +1,8 @@
 """The `sgam` command line.
 
 Exit status: 0 when all is well, 2 for bad input (the diagnostics say where and why), 1 for an
-internal error (rerun with --debug for the traceback), 3 for gaps when `standards gaps --fail-on-gaps`.
+internal error (rerun with --debug for the traceback), 3 for gaps when `standards gaps --fail-on-gaps`,
+4 when `sgam run` observed a step that does not conform.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from sgam.standards import Gap, gaps, suggest
 from sgam.workspace import Workspace, load_workspace
 
 OK, INTERNAL, BAD_INPUT, GAPS = 0, 1, 2, 3
+NONCONFORMING = 4  # `sgam run`: a step failed
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
@@ -385,6 +387,128 @@ def new(usecase_id: str, output: Path | None, force: bool) -> int:
     write_atomic(output, template.substitute(id=usecase_id, today=dt.date.today().isoformat(), schema=schema_ref))
     click.echo(f"wrote {output}", err=True)
     return OK
+
+
+def _plans(workspace: Workspace, quiet: bool) -> list[Any] | None:
+    """The platform plans of the loaded use cases, or None after showing the errors that stop codegen."""
+    from codegen.plan import build_plans
+
+    if _usable(workspace, quiet) is None:
+        return None
+    plans, problems = build_plans(workspace)
+    errors, _ = _counts(problems)
+    _report(problems if errors or not quiet else [], err=True)
+    if errors:
+        click.echo("stopped: the platform cannot be generated until the errors above are fixed", err=True)
+        return None
+    return plans
+
+
+output_option = click.option("--output", "-o", type=click.Path(path_type=Path, file_okay=False),
+                             default=Path("build/platform"), show_default=True, help="Folder to write the platform to.")
+
+
+@cli.command()
+@paths_argument
+@output_option
+@catalog_option
+@json_option
+@quiet_option
+def codegen(paths: tuple[Path, ...], output: Path, catalog_dirs: tuple[Path, ...], as_json: bool, quiet: bool) -> int:
+    """Generate the XMPP platform of the use cases: conversion tables, adapters, accounts, Prosody configuration."""
+    from codegen.output import write
+
+    plans = _plans(_load(paths, catalog_dirs, False, quiet), quiet)
+    if plans is None:
+        return BAD_INPUT
+    done = []
+    for plan in plans:
+        written = write(plan, output)
+        for hook in written.kept_hooks:
+            click.echo(f"{written.folder / hook}: kept (you changed it; the generated version is not written)",
+                       err=True)
+        done.append({"usecase": plan.usecase, "folder": str(written.folder), "files": written.files,
+                     "kept_hooks": written.kept_hooks, "actors": sorted(plan.actors)})
+    if as_json:
+        click.echo(json.dumps(done, indent=2))
+    elif not quiet:
+        for item in done:
+            click.echo(f"{item['folder']}: {len(item['files'])} file(s), actors {', '.join(item['actors'])}")
+        if not done:
+            click.echo("no use case puts an actor on the platform (a link naming XMPP and OpenADR or "
+                       "IEC 61850-8-2)", err=True)
+    return OK
+
+
+@cli.command(name="run")
+@click.argument("usecase")
+@click.option("--scenario", "-s", "scenarios", multiple=True, help="Play only this scenario (repeatable).")
+@output_option
+@click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for each step's stanza.")
+@catalog_option
+@json_option
+@quiet_option
+def run_(usecase: str, scenarios: tuple[str, ...], output: Path, timeout: float, catalog_dirs: tuple[Path, ...],
+         as_json: bool, quiet: bool) -> int:
+    """Play a use case on its generated platform over a local Prosody and check the stanzas against its steps.
+
+    USECASE is a use-case file, or the id of a use case under the default paths.
+    """
+    import asyncio
+
+    from codegen.output import write
+    from codegen.run import run_scenarios
+    from codegen.sequence import sequence_svg
+
+    path = Path(usecase)
+    plans = _plans(_load((path,) if path.exists() else (), catalog_dirs, False, quiet), quiet)
+    if plans is None:
+        return BAD_INPUT
+    chosen = [p for p in plans if path.exists() or p.usecase == usecase]
+    if len(chosen) != 1:
+        known = [p.usecase for p in plans]
+        click.echo(f"error: {usecase!r} names {'no' if not chosen else 'more than one'} use case on the platform; "
+                   f"{did_you_mean(usecase, known)}known: {', '.join(known) or 'none'}", err=True)
+        return BAD_INPUT
+    plan = chosen[0]
+    unknown = [s for s in scenarios if s not in plan.scenarios]
+    if unknown:
+        click.echo(f"error: no scenario {unknown[0]!r} in {plan.usecase}; {did_you_mean(unknown[0], plan.scenarios)}"
+                   f"known: {', '.join(plan.scenarios)}", err=True)
+        return BAD_INPUT
+    folder = write(plan, output).folder
+    results, _ = asyncio.run(run_scenarios(plan, folder, list(scenarios or plan.scenarios), timeout))
+    failed = sum(r.outcome == "failed" for items in results.values() for r in items)
+    lifelines = sorted({a for items in results.values() for r in items for a in (r.play.producer, r.play.receiver)
+                        if a}, key=lambda a: (a not in plan.actors, a))
+    for scenario, items in results.items():
+        specified = [(r.play.producer, r.play.receiver, f"{r.play.number} {r.play.activity}") for r in items
+                     if r.play.producer and r.play.receiver]
+        observed = [(r.observed.producer, r.observed.receiver, f"{r.play.number} {r.observed.message}") for r in items
+                    if r.observed is not None]
+        for kind, arrows in (("specified", specified), ("observed", observed)):
+            write_atomic(folder / "diagrams" / f"{scenario}.{kind}.svg",
+                         sequence_svg(f"{plan.usecase} / {scenario} ({kind})", lifelines, arrows))
+    if as_json:
+        click.echo(json.dumps({"usecase": plan.usecase, "conforms": not failed, "scenarios": {
+            scenario: [{"step": r.play.number, "producer": r.play.producer, "receiver": r.play.receiver,
+                        "expected": list(r.play.messages), "outcome": r.outcome,
+                        "observed": r.observed.message if r.observed else None, "note": r.note} for r in items]
+            for scenario, items in results.items()}}, indent=2))
+    elif not quiet or failed:
+        table = Table("scenario", "step", "producer -> receiver", "expected", "observed", "result", box=None)
+        colours = {"passed": "green", "failed": "red", "not executable": "yellow"}
+        for scenario, items in results.items():
+            for r in items:
+                if quiet and r.outcome != "failed":
+                    continue
+                table.add_row(scenario, r.play.number, f"{r.play.producer} -> {r.play.receiver or '-'}",
+                              " | ".join(r.play.messages) or "-", r.observed.message if r.observed else "-",
+                              f"[{colours[r.outcome]}]{r.outcome}[/]" + (f": {r.note}" if r.note else ""))
+        Console(width=None if sys.stdout.isatty() else 200).print(table)
+        click.echo(f"{plan.usecase}: {'conforms' if not failed else f'{failed} step(s) failed'}; "
+                   f"diagrams in {folder / 'diagrams'}", err=True)
+    return NONCONFORMING if failed else OK
 
 
 def main(argv: list[str] | None = None) -> int:

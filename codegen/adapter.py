@@ -1,0 +1,89 @@
+"""The runtime side of a generated adapter: one actor's roles wired onto one XMPP endpoint.
+
+A generated module (`OUT/adapters/<actor>.py`) holds the actor's configuration as data and calls
+:func:`build` with its hooks module. Everything protocol-specific comes from `sgam.platform`:
+
+* ``vtn``: :class:`sgam.platform.openadr.Vtn`, serving the VENs the links allow;
+* ``ven``: :class:`sgam.platform.openadr.Ven` towards its VTN, with one DataStore per DER it is
+  the client of (those become its report resources); ``hooks.on_event`` decides on events;
+* ``client``: :class:`sgam.platform.iec61850.node.AcsiClient` wrapped by
+  :class:`sgam.platform.conversion.Iec61850Names`, so the application speaks common names;
+* ``server``: an :class:`AcsiServer` hosting a shipped IEC 61850-7-420 model, served by a
+  :class:`ServerNode` to the clients the links allow; ``hooks.on_write`` hears client writes.
+
+The EMS of the seed is ``ven`` + ``client`` on one endpoint: the two roles in one device.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from sgam.platform.conversion import Converter, Iec61850Names, load_table
+from sgam.platform.datapoints import DataStore
+from sgam.platform.iec61850.datamodel import shipped_model
+from sgam.platform.iec61850.node import AcsiClient, ServerNode
+from sgam.platform.iec61850.server import AcsiServer
+from sgam.platform.openadr import Ven, Vtn
+from sgam.platform.services import CommonServices
+from sgam.platform.xmpp import Endpoint
+
+
+@dataclass
+class Adapter:
+    """The running roles of one actor; attributes are None for roles the actor does not play."""
+
+    actor: str
+    endpoint: Endpoint
+    config: Mapping[str, Any]
+    converter: Converter
+    hooks: ModuleType
+    vtn: Vtn | None = None
+    ven: Ven | None = None
+    acsi: AcsiClient | None = None
+    names: Iec61850Names | None = None
+    services: CommonServices | None = None
+    stores: dict[str, DataStore] | None = None
+    server: AcsiServer | None = None
+    node: ServerNode | None = None
+
+    async def start(self) -> None:
+        if self.vtn is not None:
+            self.vtn.serve()
+        if self.ven is not None:
+            self.ven.serve()
+        if self.node is not None:
+            await self.node.start()
+
+    async def stop(self) -> None:
+        if self.node is not None:
+            await self.node.close()
+
+
+def build(endpoint: Endpoint, config: Mapping[str, Any], hooks: ModuleType, folder: Path) -> Adapter:
+    """Wire the actor's roles on a started endpoint (its full JID is known), as `config` says."""
+    converter = Converter(load_table(folder / config["table"]))
+    adapter = Adapter(config["actor"], endpoint, config, converter, hooks)
+    roles = config["roles"]
+    if "vtn" in roles:
+        adapter.vtn = Vtn(endpoint, vtn_id=config["actor"], converter=converter, vens=config["peers"]["ven"])
+    if "client" in roles:
+        servers = config["servers"]  # full JID -> logical device
+        adapter.acsi = AcsiClient(endpoint, servers=[jid.partition("/")[0] for jid in servers])
+        adapter.names = Iec61850Names(adapter.acsi, converter, servers)
+        adapter.services = CommonServices()
+        for jid in servers:
+            adapter.services.connect(jid, adapter.names)
+        adapter.stores = {resource: DataStore(converter.specs) for resource in config["resources"]}
+    if "ven" in roles:
+        adapter.ven = Ven(endpoint, ven_id=config["actor"], vtn=config["peers"]["vtn"][0], converter=converter,
+                          resources=adapter.stores or {config["actor"]: DataStore(converter.specs)},
+                          on_event=hooks.on_event)
+    if "server" in roles:
+        adapter.server = AcsiServer(shipped_model(config["model"]))
+        adapter.server.on_write(hooks.on_write)
+        adapter.node = ServerNode(endpoint, adapter.server, allow=config["allow"]["iec61850"])
+    return adapter

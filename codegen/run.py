@@ -1,0 +1,356 @@
+"""`sgam run`: play a use case's scenarios on the generated platform over a real Prosody, and check the trace.
+
+The generated adapters run in one process, each on its own XMPP endpoint (own JID, own TLS
+session). Every endpoint records what reaches it: a request or message when its handler is called
+(the stanza crossed the server and passed the allow-list), an answer when the request it made
+returns. Each record is (producer, receiver, message name); the records of all endpoints form one
+trace, in the order they were observed.
+
+A step passes when, after the stanza that passed the previous step of its scenario, the trace holds
+a stanza from the step's producer to its receiver carrying one of the step's messages (plan.Play).
+If none is there yet, the step is played: its producer sends the request, or, when the step is an
+answer, its receiver sends the request the answer belongs to; a report is played by the server
+changing a measurement. Plays that need an earlier exchange (an event before a cancellation, a
+registration before an event, a report subscription before telemetry) make it first. A step the
+platform cannot play is listed as not executable. The run conforms when no step failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import itertools
+import sys
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+from typing import Self
+
+from codegen import adapters, bindings, config
+from codegen.adapter import Adapter
+from codegen.plan import Plan, Play
+from codegen.prosody import LocalProsody
+from sgam.platform import openadr
+from sgam.platform.iec61850 import acsi
+from sgam.platform.services import Event, EventStatus, Opt, Report
+from sgam.platform.xmpp import Account, Endpoint, Handler, MessageHandler, Server
+
+
+@dataclass(frozen=True)
+class Observed:
+    producer: str
+    receiver: str
+    message: str
+    kind: str  # request, answer, message, error
+
+
+@dataclass
+class Trace:
+    records: list[Observed] = field(default_factory=list)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def add(self, record: Observed) -> None:
+        self.records.append(record)
+        self.changed.set()
+
+
+def message_name(payload: ET.Element | None) -> str:
+    """The protocol message a payload carries: the oadr* payload name, or the ACSI service element."""
+    if payload is None:
+        return "(ack)"
+    local = payload.tag.rpartition("}")[2]
+    if local == "oadrPayload":
+        signed = next(iter(payload), None)
+        inner = next(iter(signed), None) if signed is not None else None
+        return inner.tag.rpartition("}")[2] if inner is not None else local
+    return local
+
+
+class RecordingEndpoint(Endpoint):
+    """An Endpoint that records the stanzas reaching it (after the allow-list) into a trace."""
+
+    def __init__(self, account: Account, server: Server, trace: Trace, actors: dict[str, str]) -> None:
+        super().__init__(account, server, resource="sgam")
+        self.trace, self.actors = trace, actors  # actors: bare JID -> actor id
+        self.me = actors[account.jid]
+
+    def _actor(self, jid: str) -> str:
+        return self.actors.get(jid.partition("/")[0], jid)
+
+    def serve(self, namespace: str, handler: Handler, allow: Iterable[str]) -> None:
+        async def recorded(sender: str, payload: ET.Element) -> ET.Element | None:
+            self.trace.add(Observed(self._actor(sender), self.me, message_name(payload), "request"))
+            return await handler(sender, payload)
+
+        super().serve(namespace, recorded, allow)
+
+    def on_message(self, namespace: str, handler: MessageHandler, allow: Iterable[str]) -> None:
+        async def recorded(sender: str, payload: ET.Element) -> None:
+            self.trace.add(Observed(self._actor(sender), self.me, message_name(payload), "message"))
+            await handler(sender, payload)
+
+        super().on_message(namespace, recorded, allow)
+
+    async def request(self, to: str, payload: ET.Element, timeout: float = 10.0) -> ET.Element | None:
+        try:
+            answer = await super().request(to, payload, timeout)
+        except Exception:
+            self.trace.add(Observed(self._actor(to), self.me, f"error to {message_name(payload)}", "error"))
+            raise
+        self.trace.add(Observed(self._actor(to), self.me, message_name(answer), "answer"))
+        return answer
+
+
+def load_adapters(folder: Path, plan: Plan) -> dict[str, ModuleType]:
+    """Import the generated adapter modules of `folder` (OUT/<use case>) as one package."""
+    package = f"sgam_platform_{adapters.module_name(plan.usecase)}"
+    init = folder / "adapters" / adapters.PACKAGE
+    spec = importlib.util.spec_from_file_location(package, init, submodule_search_locations=[str(init.parent)])
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[package] = module
+    spec.loader.exec_module(module)
+    return {actor: importlib.import_module(f"{package}.{adapters.module_name(actor)}") for actor in plan.actors}
+
+
+@dataclass
+class StepResult:
+    play: Play
+    outcome: str  # passed, failed, not executable
+    observed: Observed | None = None
+    note: str = ""
+
+
+class Platform:
+    """The generated platform running on a local Prosody: endpoints, adapters and the shared trace."""
+
+    def __init__(self, plan: Plan, folder: Path, timeout: float = 10.0) -> None:
+        self.plan, self.folder, self.timeout = plan, folder, timeout
+        self.trace = Trace()
+        self.accounts = config.read_accounts(folder)
+        self.prosody: LocalProsody | None = None
+        self.adapters: dict[str, Adapter] = {}
+        self.endpoints: dict[str, RecordingEndpoint] = {}
+        self._event: Event | None = None
+        self._registered = False
+        self._subscribed: set[str] = set()
+        self._count = itertools.count(1)
+
+    async def __aenter__(self) -> Self:
+        self.prosody = LocalProsody(self.plan, self.accounts)
+        self.prosody.start()
+        modules = load_adapters(self.folder, self.plan)
+        jids = {a.jid: a.id for a in self.plan.actors.values()}
+        try:
+            for actor in self.plan.actors.values():
+                endpoint = RecordingEndpoint(Account(actor.jid, self.accounts[actor.jid]), self.prosody.server,
+                                             self.trace, jids)
+                await endpoint.start()
+                self.endpoints[actor.id] = endpoint
+                self.adapters[actor.id] = modules[actor.id].start(endpoint)
+            for adapter in self.adapters.values():
+                await adapter.start()
+        except BaseException:
+            await self.__aexit__(None, None, None)
+            raise
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        for adapter in self.adapters.values():
+            await adapter.stop()
+        for endpoint in self.endpoints.values():
+            await endpoint.stop()
+        if self.prosody is not None:
+            self.prosody.close()
+
+    # --- checking the steps -----------------------------------------------------------------------
+
+    async def run(self, scenario: str) -> list[StepResult]:
+        results: list[StepResult] = []
+        cursor = len(self.trace.records)
+        for play in self.plan.scenarios[scenario]:
+            if not play.executable:
+                results.append(StepResult(play, "not executable", note=play.reason))
+                continue
+            found = self._find(play, cursor)
+            note = ""
+            if found is None:
+                try:
+                    await self._play(play)
+                except Exception as error:  # noqa: BLE001 - a refused or failed play fails the step, with the reason
+                    note = f"{type(error).__name__}: {error}"
+                found = await self._wait(play, cursor)
+            if found is None:
+                results.append(StepResult(play, "failed", note=note or "no matching stanza observed"))
+                continue
+            cursor = found + 1
+            results.append(StepResult(play, "passed", self.trace.records[found]))
+        return results
+
+    def _find(self, play: Play, start: int) -> int | None:
+        for index in range(start, len(self.trace.records)):
+            record = self.trace.records[index]
+            if (record.producer, record.receiver) == (play.producer, play.receiver) and record.message in play.messages:
+                return index
+        return None
+
+    async def _wait(self, play: Play, start: int) -> int | None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        while (found := self._find(play, start)) is None and loop.time() < deadline:
+            self.trace.changed.clear()
+            try:
+                await asyncio.wait_for(self.trace.changed.wait(), deadline - loop.time())
+            except TimeoutError:
+                break
+        return found
+
+    # --- playing a step ---------------------------------------------------------------------------
+
+    async def _play(self, play: Play) -> None:
+        assert play.binding is not None and play.producer is not None and play.receiver is not None
+        message = bindings.MESSAGES[play.binding][play.messages[0]]
+        actor, request = (play.receiver, message.answers) if message.answers else (play.producer, message.name)
+        peer = play.producer if actor == play.receiver else play.receiver
+        if play.binding == "openadr":
+            await self._openadr(actor, peer, request, play)
+        else:
+            await self._acsi(play, request)
+
+    def _full(self, actor: str) -> str:
+        return self.plan.actors[actor].full_jid
+
+    async def _openadr(self, actor: str, peer: str, request: str, play: Play) -> None:
+        adapter = self.adapters[actor]
+        if request == "oadrQueryRegistration":
+            payload = openadr.encode("oadrQueryRegistration", request_id=uuid.uuid4().hex)
+            await adapter.endpoint.request(self._full(peer), payload, self.timeout)
+        elif request in ("oadrCreatePartyRegistration", "oadrRegisterReport"):
+            assert adapter.ven is not None
+            await adapter.ven.register()
+            self._registered = True
+        elif request == "oadrDistributeEvent":
+            await self._distribute(actor, peer, cancel=play.service == "CANCEL")
+        elif request == "oadrCreateReport":
+            await self._subscribe_telemetry(actor, peer)
+        elif request == "oadrUpdateReport":
+            await self._subscribe_telemetry(peer, actor)
+            await self._measure(actor)
+        elif request == "oadrCreateOpt":
+            event = await self._ensure_event(peer, actor)
+            assert adapter.ven is not None
+            await adapter.ven.opt(event.event_id, event.modification, Opt.OUT, "overrideStatus")
+        else:
+            raise NotImplementedError(f"sgam run cannot play {request} yet")
+
+    async def _ensure_registered(self, ven: str) -> None:
+        if not self._registered:
+            ven_role = self.adapters[ven].ven
+            assert ven_role is not None
+            await ven_role.register()
+            self._registered = True
+
+    async def _distribute(self, vtn: str, ven: str, cancel: bool) -> None:
+        await self._ensure_registered(ven)
+        role = self.adapters[vtn].vtn
+        assert role is not None
+        if cancel:
+            previous = await self._ensure_event(vtn, ven)
+            event = replace(previous, modification=previous.modification + 1, status=EventStatus.CANCELLED)
+        else:
+            signals = self.adapters[vtn].hooks.EVENT_SIGNALS
+            event = Event(f"event-{next(self._count)}", 0, signals, datetime.now(UTC) + timedelta(minutes=5),
+                          timedelta(hours=2))
+        await role.distribute(self._full(ven), event)
+        self._event = event
+
+    async def _ensure_event(self, vtn: str, ven: str) -> Event:
+        if self._event is None or self._event.status is EventStatus.CANCELLED:
+            await self._distribute(vtn, ven, cancel=False)
+        assert self._event is not None
+        return self._event
+
+    async def _subscribe_telemetry(self, vtn: str, ven: str) -> None:
+        if ven in self._subscribed:
+            return
+        await self._ensure_registered(ven)
+        role = self.adapters[vtn].vtn
+        assert role is not None
+        items = list(role.registrations[self.plan.actors[ven].jid].items)
+
+        async def received(report: Report) -> None:
+            return None
+
+        await role.subscribe(self._full(ven), items, received)
+        self._subscribed.add(ven)
+
+    async def _measure(self, ven: str) -> None:
+        """A fresh measurement in the VEN's stores, which its telemetry subscription reports upward."""
+        adapter = self.adapters[ven]
+        for store in (adapter.stores or {}).values():
+            store.set("der.active_power", float(next(self._count)))
+
+    async def _acsi(self, play: Play, request: str) -> None:
+        client = play.producer if "client" in self.plan.actors[play.producer or ""].roles else play.receiver
+        server = play.receiver if client == play.producer else play.producer
+        assert client is not None and server is not None
+        adapter = self.adapters[client]
+        names, acsi_client = adapter.names, adapter.acsi
+        assert names is not None and acsi_client is not None
+        peer = self._full(server)
+        rows = {r.common: r for r in self.plan.rows if r.information in play.information and r.iec61850}
+        value_for = adapter.hooks.value_for
+        if request in ("GetServerDirectory", "GetLogicalDeviceDirectory", "GetLogicalNodeDirectory"):
+            await acsi_client.call(peer, acsi.GetServerDirectory())
+        elif request == "GetDataValues":
+            await names.get(peer, list(rows))
+        elif request == "SetDataValues":
+            settings = {n: value_for(n, r.kind, play.number) for n, r in rows.items() if r.fc in ("SP", "CF")}
+            await names.set(peer, settings)
+        elif request in ("Select", "SelectWithValue", "Operate"):
+            for name, row in rows.items():
+                if row.fc == "CO":
+                    await names.operate(peer, name, value_for(name, row.kind, play.number))
+        elif request == "Cancel":
+            for name, row in rows.items():
+                if row.fc == "CO":
+                    await names.cancel(peer, name)
+        elif request == "SetURCBValues":
+            await self._follow(client, server)
+        elif request == "Report":
+            await self._follow(client, server)
+            device = self.adapters[server].server
+            assert device is not None
+            ld = config.logical_device(self.adapters[server].config["model"])
+            device.update(f"{ld}/MMXU1.TotW", float(next(self._count)))
+        else:
+            raise NotImplementedError(f"sgam run cannot play {request} yet")
+
+    async def _follow(self, client: str, server: str) -> None:
+        """The client follows the server's measurement reports into its store for that server."""
+        key = f"{client}->{server}"
+        if key in self._subscribed:
+            return
+        adapter = self.adapters[client]
+        assert adapter.names is not None and adapter.stores is not None
+        store = adapter.stores[server]
+
+        async def received(report: Report) -> None:
+            for point in report.points:
+                store.put(point)
+
+        await adapter.names.subscribe(self._full(server), ["der.active_power"], received)
+        self._subscribed.add(key)
+
+
+async def run_scenarios(plan: Plan, folder: Path, scenarios: Sequence[str],
+                        timeout: float = 10.0) -> tuple[dict[str, list[StepResult]], list[Observed]]:
+    """Start the platform once and check each scenario in turn; returns the results and the whole trace."""
+    async with Platform(plan, folder, timeout) as platform:
+        results = {scenario: await platform.run(scenario) for scenario in scenarios}
+        return results, list(platform.trace.records)
