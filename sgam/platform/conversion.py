@@ -13,7 +13,6 @@ that fails any step is refused with a :class:`ConversionError`; nothing is round
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -21,9 +20,11 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from openleadr import enums
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sgam.platform import jsonfile
 from sgam.platform.datapoints import DataPoint, PointSpec, Quality, Value
+from sgam.platform.jsonfile import JsonFileError
 from sgam.platform.services import (
     Control,
     Reason,
@@ -46,12 +47,7 @@ class ConversionError(ServiceError):
     """A name or value that the table cannot convert; ``reason`` says which check failed."""
 
 
-class TableError(ValueError):
-    """A conversion table file that cannot be used: where (file, JSON path or line:column) and why."""
-
-    def __init__(self, file: Path, where: str, message: str) -> None:
-        super().__init__(f"{file}: {where}: {message}\n    hint: fix the table file; {DEFAULT_TABLE.name} is the reference")
-        self.file, self.where, self.message = file, where, message
+TableError = JsonFileError  # a conversion table file that cannot be used (file, where, why)
 
 
 # --- the table file format ------------------------------------------------------------------------
@@ -245,21 +241,8 @@ def _one_of(field: str, value: str, allowed: Iterable[str], extensible: bool = F
 
 def load_table(path: Path | None = None) -> ConversionTable:
     """Read and check a conversion table (the shipped default when ``path`` is None)."""
-    path = path or DEFAULT_TABLE
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise TableError(path, "file", f"cannot read it ({error})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise TableError(path, f"line {error.lineno}, column {error.colno}", f"not JSON: {error.msg}") from None
-    try:
-        return ConversionTable.model_validate(data)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = "/".join(str(part) for part in first["loc"]) or "top level"
-        raise TableError(path, where, first["msg"]) from None
+    return jsonfile.read(ConversionTable, path or DEFAULT_TABLE,
+                         f"fix the table file; the shipped {DEFAULT_TABLE.name} is the reference")
 
 
 # --- value conversion -----------------------------------------------------------------------------
@@ -300,32 +283,23 @@ def _as_kind(value: Value, kind: str, what: str) -> Value:
     raise ConversionError(Reason.WRONG_TYPE, f"{what}: {value!r} is not a {kind}")
 
 
-def _forward(conversion: Linear | Lookup | None, value: Value, what: str) -> Value:
+def _convert(conversion: Linear | Lookup | None, value: Value, what: str, *, inverse: bool = False) -> Value:
+    """Apply a row's conversion, protocol -> common (or common -> protocol when ``inverse``)."""
     if conversion is None:
         return value
     if isinstance(conversion, Linear):
         if not _is_number(value):
             raise ConversionError(Reason.WRONG_TYPE, f"{what}: {value!r} is not a number")
+        if inverse:
+            return (float(value) - conversion.offset) / conversion.factor
         return float(value) * conversion.factor + conversion.offset
-    for protocol, common in conversion.pairs:
-        if _key(protocol) == _key(value):
-            return common
-    known = ", ".join(repr(p) for p, _ in conversion.pairs)
-    raise ConversionError(Reason.OUT_OF_RANGE, f"{what}: {value!r} has no defined meaning; the table knows {known}")
-
-
-def _backward(conversion: Linear | Lookup | None, value: Value, what: str) -> Value:
-    if conversion is None:
-        return value
-    if isinstance(conversion, Linear):
-        if not _is_number(value):
-            raise ConversionError(Reason.WRONG_TYPE, f"{what}: {value!r} is not a number")
-        return (float(value) - conversion.offset) / conversion.factor
-    for protocol, common in conversion.pairs:
-        if _key(common) == _key(value):
-            return protocol
-    known = ", ".join(repr(c) for _, c in conversion.pairs)
-    raise ConversionError(Reason.OUT_OF_RANGE, f"{what}: {value!r} cannot be expressed; the table knows {known}")
+    pairs = [(common, protocol) for protocol, common in conversion.pairs] if inverse else conversion.pairs
+    for source, target in pairs:
+        if _key(source) == _key(value):
+            return target
+    known = ", ".join(repr(source) for source, _ in pairs)
+    failure = "cannot be expressed" if inverse else "has no defined meaning"
+    raise ConversionError(Reason.OUT_OF_RANGE, f"{what}: {value!r} {failure}; the table knows {known}")
 
 
 def _scale(code: str, what: str) -> float:
@@ -375,7 +349,7 @@ class Converter:
             value = float(value) * scale
         _in_range(value, row.min, row.max, what)
         point = self.point(row.common)
-        common = _as_kind(_forward(row.conversion, value, what), point.kind, f"{what} as {point.name}")
+        common = _as_kind(_convert(row.conversion, value, what), point.kind, f"{what} as {point.name}")
         _in_range(common, point.min, point.max, f"{what} as {point.name}")
         return common
 
@@ -413,7 +387,7 @@ class Converter:
         point = self.point(name)
         common = _as_kind(value, point.kind, name)
         _in_range(common, point.min, point.max, name)
-        wire = _backward(row.conversion, common, f"{name} as {what}")
+        wire = _convert(row.conversion, common, f"{name} as {what}", inverse=True)
         _in_range(wire, row.min, row.max, f"{name} as {what}")
         if _is_number(wire) and scale != 1.0:
             wire = float(wire) / scale

@@ -13,7 +13,12 @@ import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
 
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictInt, StrictStr
+
+from sgam.platform import jsonfile
 from sgam.platform.conversion import Converter, Iec61850Names
 from sgam.platform.datapoints import DataStore, Value
 from sgam.platform.iec61850.node import AcsiClient
@@ -38,6 +43,15 @@ log = logging.getLogger(__name__)
 ENABLES = {"der.active_power_limit": "der.active_power_limit_enabled"}
 
 
+class EmsState(BaseModel):
+    """The EMS's restore file: per event, the settings each DER had before it (common names)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["sgam-ems-state/1"] = "sgam-ems-state/1"
+    before: dict[str, dict[str, dict[str, StrictBool | StrictInt | StrictFloat | StrictStr]]] = {}
+
+
 @dataclass(frozen=True)
 class Der:
     """One DER behind the EMS: its resource name towards the VTN, its server's JID and logical device."""
@@ -55,7 +69,11 @@ class Ems:
     the event are kept and put back when the event is cancelled or completed. The EMS opts in when
     every DER accepted; when one refused, it undoes the others and opts out with the refusal as the
     reason. Overlapping events: the latest version applied wins, and cancelling an event puts back
-    what was there before that event.
+    what was there before that event. An event is applied when it arrives, not at its start time,
+    and ends with its cancellation or completion from the VTN (the EMS keeps no timers).
+
+    ``state`` is a folder where the EMS keeps what it must not forget across a restart: the event
+    versions it applied (the VEN's ``ven.json``) and the settings to restore (``restore.json``).
     """
 
     def __init__(
@@ -67,7 +85,9 @@ class Ems:
         ders: Sequence[Der],
         converter: Converter | None = None,
         measurements: Iterable[str] = ("der.active_power",),
+        state: Path | None = None,
     ) -> None:
+        self.state = state
         self.converter = converter or Converter()
         self.ders = {der.resource: der for der in ders}
         self.measurements = tuple(measurements)
@@ -78,8 +98,9 @@ class Ems:
         for der in ders:
             self.services.connect(der.jid, names)
         self.ven = Ven(endpoint, ven_id=ven_id, vtn=vtn, converter=self.converter, resources=self.stores,
-                       on_event=self.apply)
-        self._before: dict[str, dict[str, dict[str, Value]]] = {}  # event id -> resource -> settings before it
+                       on_event=self.apply, state=state / "ven.json" if state else None)
+        # event id -> resource -> the settings it had before the event
+        self._before = jsonfile.read_state(EmsState, state / "restore.json").before if state else {}
         self._subscriptions: list[RemoteSubscription] = []
 
     async def start(self) -> None:
@@ -111,7 +132,7 @@ class Ems:
 
     async def apply(self, event: Event) -> EventReply:
         """Apply one new event version to the targeted DERs, all at once (the VEN calls this once per version)."""
-        targets = [self.ders[r] for r in event.targets if r in self.ders] or list(self.ders.values())
+        targets = [self.ders[r] for r in event.targets] or list(self.ders.values())  # the VEN checked the targets
         try:
             if event.status in (EventStatus.CANCELLED, EventStatus.COMPLETED):
                 failures = await self._restore(event.event_id)
@@ -140,7 +161,12 @@ class Ems:
         saved = self._before.setdefault(event.event_id, {})
         if der.resource not in saved:  # the first version of an event remembers what to go back to
             saved[der.resource] = {name: store.value(name) for name in wanted}
+            self._save()
         await self._put(der, wanted)
+
+    def _save(self) -> None:
+        if self.state is not None:
+            jsonfile.write(self.state / "restore.json", EmsState(before=self._before))
 
     async def _put(self, der: Der, wanted: Mapping[str, Value]) -> None:
         """Bring the DER's managed settings to ``wanted``: write settings, then operate controls.
@@ -165,10 +191,13 @@ class Ems:
 
         Returns what could not be restored (also logged)."""
         failures = []
-        for resource, settings in self._before.pop(event_id, {}).items():
+        before = self._before.pop(event_id, {})
+        for resource, settings in before.items():
             try:
                 await self._put(self.ders[resource], settings)
             except ServiceError as error:
                 log.error("could not restore %s after event %s: %s", resource, event_id, error)
                 failures.append(f"{resource}: {error}")
+        if before:
+            self._save()
         return failures

@@ -17,7 +17,9 @@ as OpenADR status codes 450-469 inside the normal answer, as over HTTP.
 Idempotence: a VEN applies each version of an event -- event id and modification number -- once.
 A repeated delivery (the transport's retry after a server restart, or a VTN sending the event
 again) gets the first delivery's answer without reaching the application; an older modification
-than one already applied is refused with 450 (out of sequence).
+than one already applied is refused with 450 (out of sequence). With a state file the VEN keeps
+this record across its own restarts; it writes it after applying, so a crash between the two
+applies that one version once more (the settings it makes are idempotent).
 """
 
 from __future__ import annotations
@@ -27,16 +29,19 @@ import itertools
 import logging
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, Literal, Protocol
 from xml.sax.saxutils import escape
 
 from lxml.etree import XMLSyntaxError
 from openleadr import objects
 from openleadr.messaging import create_message, parse_message, validate_xml_schema
+from pydantic import BaseModel, ConfigDict
 
+from sgam.platform import jsonfile
 from sgam.platform.conversion import ConversionError, Converter
 from sgam.platform.datapoints import DataPoint, DataStore, Listener
 from sgam.platform.services import (
@@ -62,7 +67,7 @@ NODES = tuple(f"http://openadr.org/OpenADR2/{service}" for service in SERVICES)
 # OpenADR status codes (openleadr enums.STATUS_CODES) and the neutral reasons they stand for.
 OK = 200
 OUT_OF_SEQUENCE, NOT_ALLOWED, INVALID_ID, NOT_RECOGNIZED, INVALID_DATA = 450, 451, 452, 453, 454
-SIGNAL_NOT_SUPPORTED, REPORT_NOT_SUPPORTED, NOT_REGISTERED, OTHER = 460, 461, 463, 469
+SIGNAL_NOT_SUPPORTED, REPORT_NOT_SUPPORTED, TARGET_MISMATCH, NOT_REGISTERED, OTHER = 460, 461, 462, 463, 469
 _REASONS = {
     OUT_OF_SEQUENCE: Reason.INVALID,
     NOT_ALLOWED: Reason.NOT_ALLOWED,
@@ -71,6 +76,7 @@ _REASONS = {
     INVALID_DATA: Reason.INVALID,
     SIGNAL_NOT_SUPPORTED: Reason.UNKNOWN_NAME,
     REPORT_NOT_SUPPORTED: Reason.UNKNOWN_NAME,
+    TARGET_MISMATCH: Reason.NOT_ALLOWED,
     NOT_REGISTERED: Reason.NOT_ALLOWED,
 }
 _CODES = {
@@ -173,7 +179,11 @@ def _bare(jid: str) -> str:
     return jid.partition("/")[0]
 
 
-def _served(handlers: Mapping[str, Any], ven_id: str | None) -> Handler:
+PayloadHandler = Callable[[str, dict[str, Any]], Awaitable[ET.Element]]
+"""Serves one received message type: (sender's bare JID, openleadr payload dict) -> the answer payload."""
+
+
+def _served(handlers: Mapping[str, PayloadHandler], ven_id: str | None) -> Handler:
     """One IQ handler for all message types: dispatch, turn refusals into answers, bad input into 454."""
 
     async def serve(sender: str, element: ET.Element) -> ET.Element | None:
@@ -191,8 +201,7 @@ def _served(handlers: Mapping[str, Any], ven_id: str | None) -> Handler:
                 ven_id=payload.get("ven_id") or ven_id or "",
             )
             return answer
-        result: ET.Element = await handler(sender, payload)
-        return result
+        return await handler(sender, payload)
 
     return serve
 
@@ -270,7 +279,26 @@ def common_event(payload: Mapping[str, Any], converter: Converter, source: str) 
 @dataclass
 class _Applied:
     modification: int
-    reply: asyncio.Future[tuple[int, EventReply]]  # (status code, answer), shared by repeated deliveries
+    # (status code, answer): a future shared by repeated deliveries while it is being applied
+    reply: asyncio.Future[tuple[int, EventReply]] | tuple[int, EventReply]
+
+
+class AppliedVersion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    modification: int
+    code: int
+    opt: Opt
+    reason: str = ""
+
+
+class VenState(BaseModel):
+    """The VEN's state file: the event versions it applied and its answers, kept across restarts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["sgam-ven-state/1"] = "sgam-ven-state/1"
+    events: dict[str, AppliedVersion] = {}
 
 
 @dataclass
@@ -302,6 +330,7 @@ class Ven:
         ven_name: str = "",
         grid: Mapping[str, Any] | None = None,
         timeout: float = 10.0,
+        state: Path | None = None,
     ) -> None:
         self.transport = transport
         self.ven_id = ven_id
@@ -314,10 +343,15 @@ class Ven:
         # The power attributes OpenADR attaches to power items (oadr_power_20b.xsd PowerAttributesType).
         self.grid = dict(grid or {"hertz": 50, "voltage": 230, "ac": True})
         self.registration_id: str | None = None
-        self._applied: dict[str, _Applied] = {}
+        self.state = state
+        self._applied: dict[str, _Applied] = {
+            event_id: _Applied(v.modification, (v.code, EventReply(event_id, v.modification, v.opt, v.reason)))
+            for event_id, v in (jsonfile.read_state(VenState, state).events.items() if state else ())
+        }
         self._reports: dict[str, _ReportRequest] = {}
         self._pending: dict[str, DataPoint] = {}  # rID -> latest changed point not yet reported
         self._flush: asyncio.Task[None] | None = None
+        self.reregistration: asyncio.Task[str] | None = None  # running after the VTN asked for it
         self._sequence = itertools.count(1)
 
     def serve(self) -> None:
@@ -427,8 +461,8 @@ class Ven:
         self, sender: str, raw: dict[str, Any], event_id: str, modification: int
     ) -> tuple[int, EventReply]:
         known = self._applied.get(event_id)
-        if known is not None and known.modification == modification:
-            return await asyncio.shield(known.reply)  # a repeated delivery: the first answer, not applied again
+        if known is not None and known.modification == modification:  # a repeated delivery: the first answer
+            return known.reply if isinstance(known.reply, tuple) else await asyncio.shield(known.reply)
         if known is not None and known.modification > modification:
             text = f"modification {modification} is older than {known.modification}, already applied"
             return OUT_OF_SEQUENCE, EventReply(event_id, modification, Opt.OUT, text)
@@ -436,6 +470,7 @@ class Ven:
         self._applied[event_id] = _Applied(modification, answer)
         try:
             event = common_event(raw, self.converter, sender)
+            self._check_targets(raw, event)
             answer.set_result((OK, await self.on_event(event)))
         except ServiceError as error:
             refusal = OpenAdrError.of(error)
@@ -445,7 +480,30 @@ class Ven:
             answer.set_exception(error)
             del self._applied[event_id]  # not applied: a repeated delivery may try again
             raise
+        self._applied[event_id] = _Applied(modification, answer.result())
+        self._save()
         return answer.result()
+
+    def _save(self) -> None:
+        """Keep the answered versions in the state file (after applying: a crash in between re-applies once)."""
+        if self.state is None:
+            return
+        events = {
+            event_id: AppliedVersion(modification=known.modification, code=known.reply[0], opt=known.reply[1].opt,
+                                     reason=known.reply[1].reason)
+            for event_id, known in self._applied.items()
+            if isinstance(known.reply, tuple)
+        }
+        jsonfile.write(self.state, VenState(events=events))
+
+    def _check_targets(self, raw: Mapping[str, Any], event: Event) -> None:
+        """An event for another VEN, or for resources this VEN does not have, is refused (462), never guessed."""
+        ven_ids = raw.get("targets_by_type", {}).get("ven_id", [])
+        if ven_ids and self.ven_id not in ven_ids:
+            raise OpenAdrError(TARGET_MISMATCH, f"the event targets VENs {', '.join(ven_ids)}, not {self.ven_id}")
+        unknown = [resource for resource in event.targets if resource not in self.resources]
+        if unknown:
+            raise OpenAdrError(TARGET_MISMATCH, f"this VEN has no resources {', '.join(unknown)}")
 
     async def opt(self, event_id: str, modification: int, opt: Opt, reason: str = "participating") -> str:
         """Tell the VTN (EiOpt) that the VEN takes part in an event or not; returns the opt id."""
@@ -571,7 +629,8 @@ class Ven:
     # registration
 
     async def _on_reregistration(self, sender: str, payload: dict[str, Any]) -> ET.Element:
-        asyncio.get_running_loop().create_task(self.register())
+        # Answer first; the new registration is a request of the VEN's own, once this exchange is over.
+        self.reregistration = asyncio.get_running_loop().create_task(self.register())
         return encode("oadrResponse", response=_response(OK, "OK", payload.get("request_id")), ven_id=self.ven_id)
 
     async def _on_cancel_registration(self, sender: str, payload: dict[str, Any]) -> ET.Element:
@@ -784,6 +843,23 @@ class Vtn:
     async def _call(self, peer: str, message_type: str, expected: str, **payload: Any) -> dict[str, Any]:
         address = self._registration(peer).address
         return await _exchange(self.transport, address, message_type, expected, payload, self.timeout)
+
+    async def request_reregistration(self, peer: str) -> None:
+        """Ask a VEN to register again (it answers, then sends oadrCreatePartyRegistration)."""
+        await self._call(peer, "oadrRequestReregistration", "oadrResponse", ven_id=self._registration(peer).ven_id)
+
+    async def cancel_registration(self, peer: str) -> None:
+        """End a VEN's registration; the VTN forgets it once the VEN confirmed."""
+        registration = self._registration(peer)
+        await self._call(
+            peer,
+            "oadrCancelPartyRegistration",
+            "oadrCanceledPartyRegistration",
+            request_id=_new_id(),
+            registration_id=registration.registration_id,
+            ven_id=registration.ven_id,
+        )
+        del self.registrations[_bare(peer)]
 
     async def distribute(self, peer: str, event: Event) -> EventReply:
         """Push one event (a new one, a modification or a cancellation) and return the VEN's answer."""

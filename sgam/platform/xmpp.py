@@ -77,6 +77,7 @@ CONDITIONS = {
 # Answers that mean "the peer is not there right now" (e.g. it is reconnecting after a server
 # restart), not "the peer refused": a request tries again until its timeout.
 STANZA_ERRORS = "urn:ietf:params:xml:ns:xmpp-stanzas"
+HOSTNAME_MISMATCH = 62  # OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH
 TRANSIENT = frozenset({"service-unavailable", "recipient-unavailable", "remote-server-timeout", "resource-constraint"})
 
 
@@ -430,8 +431,10 @@ class Endpoint:
     def _connection_error(self, error: Any, what: str) -> TransportError:
         where = f"{self.server.host}:{self.server.port}"
         if isinstance(error, ssl.SSLCertVerificationError):
-            return CertificateRejected(f"the certificate of {where} is not trusted ({error.verify_message}); "
-                                       f"check that {self.server.ca_file} is the CA that signed it")
+            domain = JID(self.account.jid).domain
+            hint = (f"the server must present a certificate for {domain}" if error.verify_code == HOSTNAME_MISMATCH
+                    else f"check that {self.server.ca_file} is the CA that signed it")
+            return CertificateRejected(f"the certificate of {where} is not trusted ({error.verify_message}); {hint}")
         return ConnectFailed(f"{what} {where}: {error}")
 
     def _on_auth_failed(self, _event: Any) -> None:
@@ -537,7 +540,7 @@ class Endpoint:
         except StanzaFault as fault:
             return fault
         except Exception:
-            log.exception("handler for %s failed on a request from %s", namespace_of(payload), sender)
+            log.exception("handler for %s failed on a %s from %s", namespace_of(payload), stanza.name, sender)
             return StanzaFault("internal-server-error", "the service failed on this request")
         finally:
             current_sender.reset(token)

@@ -55,7 +55,7 @@ ssl = {{
     verify = {{ "peer"; "client_once" }};
     verifyext = {{ "lsec_continue"; "lsec_ignore_purpose" }};
 }}
-VirtualHost "{domain}"
+{password_hosts}
 VirtualHost "{cert_domain}"
     authentication = "ccert"
     certificate_match = "xmppaddr"
@@ -98,7 +98,11 @@ class CertificateAuthority:
 class Prosody:
     """One Prosody server for tests. `tls=False` makes a server that offers no encryption at all."""
 
-    def __init__(self, tls: bool = True) -> None:
+    def __init__(self, tls: bool = True, domains: tuple[str, ...] = (DOMAIN,),
+                 certificate_names: tuple[str, ...] | None = None) -> None:
+        """`domains`: the virtual hosts where accounts log in with passwords, one per organisation if a
+        test wants parties in their own domains (stanzas between local hosts need no s2s).
+        `certificate_names`: the names in the server's certificate (by default all its hosts)."""
         # Not under pytest's tmp_path: that lives in a folder the `prosody` user cannot enter.
         self.root = Path(tempfile.mkdtemp(prefix="sgam-prosody-"))
         self.port = free_port()  # STARTTLS
@@ -108,11 +112,14 @@ class Prosody:
         self.log = self.root / "prosody.log"
         (self.root / "data").mkdir()
         self.ca = CertificateAuthority(self.root / "certs", "ca")
-        server_cert, server_key = self.ca.issue("server", f"DNS:{DOMAIN}, DNS:{CERT_DOMAIN}")
+        self.domains = domains
+        names = certificate_names or (*domains, CERT_DOMAIN)
+        server_cert, server_key = self.ca.issue("server", ", ".join(f"DNS:{name}" for name in names))
         server_cert.rename(self.root / "certs" / "server.crt")
         server_key.rename(self.root / "certs" / "server.key")
         self.config.write_text(
-            CONFIG.format(root=self.root, port=self.port, direct_tls_port=self.direct_tls_port, domain=DOMAIN, cert_domain=CERT_DOMAIN,
+            CONFIG.format(root=self.root, port=self.port, direct_tls_port=self.direct_tls_port,
+                          password_hosts="\n".join(f'VirtualHost "{name}"' for name in domains), cert_domain=CERT_DOMAIN,
                           tls=str(tls).lower(), plaintext=str(not tls).lower(), tls_module='"tls"' if tls else ""),
             encoding="utf-8",
         )
@@ -196,17 +203,17 @@ class Prosody:
         text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
 
-    def register(self, user: str, password: str) -> str:
-        """Create an account on the password host; returns its bare JID."""
-        subprocess.run(["prosodyctl", "--config", str(self.config), "register", user, DOMAIN, password],
+    def register(self, user: str, password: str, domain: str = DOMAIN) -> str:
+        """Create an account on a password host; returns its bare JID."""
+        subprocess.run(["prosodyctl", "--config", str(self.config), "register", user, domain, password],
                        check=True, capture_output=True, **self._run_as())
-        return f"{user}@{DOMAIN}"
+        return f"{user}@{domain}"
 
-    def account(self, name: str) -> Account:
+    def account(self, name: str, domain: str = DOMAIN) -> Account:
         """A new password account with a unique user name starting with `name` and a random password."""
         user = f"{name}{next(self._accounts)}"
         password = secrets.token_urlsafe(12)
-        return Account(jid=self.register(user, password), password=password)
+        return Account(jid=self.register(user, password, domain), password=password)
 
     def cert_account(self, name: str, ca: CertificateAuthority | None = None) -> Account:
         """An account on the certificate host: a client certificate naming `name@certs.localhost`.

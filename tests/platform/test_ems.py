@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from openleadr.messaging import parse_message, validate_xml_schema
 
 from sgam.platform.conversion import Converter
@@ -72,11 +74,13 @@ class Field:
     ems_peer: str
     battery: AcsiServer
     pv: AcsiServer
+    restart_ems: Callable[[], Awaitable[None]]
     reports: asyncio.Queue[Report] = field(default_factory=asyncio.Queue)
 
 
 @asynccontextmanager
-async def field_site(prosody: Prosody, timeout: float = 10.0) -> AsyncIterator[Field]:
+async def field_site(prosody: Prosody, timeout: float = 10.0, state: Path | None = None) -> AsyncIterator[Field]:
+    """A VTN, the EMS and its battery and PV inverter servers, each on its own account; the EMS registered."""
     async with AsyncExitStack() as stack:
         accounts = {name: prosody.account(name) for name in ("vtn", "ems", "battery", "pv")}
         endpoints = {
@@ -92,16 +96,27 @@ async def field_site(prosody: Prosody, timeout: float = 10.0) -> AsyncIterator[F
         wire = Recorder(endpoints["vtn"])
         vtn = Vtn(wire, vtn_id="aggregator", converter=CONVERTER, vens=[accounts["ems"].jid], timeout=timeout)
         vtn.serve()
-        ems = Ems(
-            endpoints["ems"],
-            ven_id="ems-1",
-            vtn=endpoints["vtn"].jid,
-            ders=[Der("battery", endpoints["battery"].jid, "BATTDER"), Der("pv", endpoints["pv"].jid, "PVDER")],
-            converter=CONVERTER,
-        )
-        await ems.start()
-        stack.push_async_callback(ems.close)
-        yield Field(vtn, wire, ems, endpoints["ems"].jid, servers["battery"], servers["pv"])
+        ders = [Der("battery", endpoints["battery"].jid, "BATTDER"), Der("pv", endpoints["pv"].jid, "PVDER")]
+
+        async def start_ems(endpoint: Endpoint) -> Ems:
+            ems = Ems(endpoint, ven_id="ems-1", vtn=endpoints["vtn"].jid, ders=ders, converter=CONVERTER,
+                      state=state)
+            await ems.start()
+            return ems
+
+        async def restart_ems() -> None:
+            """The EMS process ends and starts again: a new connection and new objects, the same state folder."""
+            await site.ems.close()
+            await endpoints["ems"].stop()
+            endpoints["ems"] = await stack.enter_async_context(Endpoint(accounts["ems"], prosody.server, "ems"))
+            site.ems = await start_ems(endpoints["ems"])
+
+        site = Field(vtn, wire, await start_ems(endpoints["ems"]), endpoints["ems"].jid, servers["battery"],
+                     servers["pv"], restart_ems)
+        try:
+            yield site
+        finally:
+            await site.ems.close()
 
 
 def limit_event(modification: int, status: EventStatus = EventStatus.PENDING) -> Event:
@@ -178,12 +193,44 @@ def test_an_event_one_der_refuses_is_opted_out_with_its_reason_and_undone_on_the
     run(scenario())
 
 
+def test_a_restarted_ems_neither_applies_an_event_twice_nor_forgets_what_to_restore(
+    prosody: Prosody, run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written: Counter[str] = Counter()
+    applied: list[tuple[str, int]] = []
+    limit, enabled = "DWMX1.WMaxSptPct.setMag.f", "DWMX1.ModEna.stVal"
+    apply = Ems.apply
+
+    async def counted(ems: Ems, event: Event) -> EventReply:
+        applied.append(event.key)
+        return await apply(ems, event)
+
+    monkeypatch.setattr(Ems, "apply", counted)
+
+    async def scenario() -> None:
+        async with field_site(prosody, state=tmp_path) as f:
+            for server in (f.battery, f.pv):
+                server.on_write(lambda ref, value: written.update([ref]))
+            assert (await f.vtn.distribute(f.ems_peer, limit_event(0))).opt is Opt.IN
+            await f.restart_ems()
+            assert (await f.vtn.distribute(f.ems_peer, limit_event(0))).opt is Opt.IN  # delivered again
+            assert written == {f"{ld}/{ref}": 1 for ld in ("BATTDER", "PVDER") for ref in (limit, enabled)}
+            assert (await f.vtn.distribute(f.ems_peer, limit_event(1, EventStatus.CANCELLED))).opt is Opt.IN
+            for server, ld in ((f.battery, "BATTDER"), (f.pv, "PVDER")):
+                assert (server.value(f"{ld}/{limit}"), server.value(f"{ld}/{enabled}")) == (100.0, False)
+
+    run(scenario())
+    assert applied == [("dr-1", 0), ("dr-1", 1)]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["restore.json", "ven.json"]
+
+
 EVENTS, RESTARTS = 1000, 3
 
 
 def test_every_event_is_applied_exactly_once_while_the_server_restarts_three_times(own_prosody: Prosody,
                                                                                    run: Run) -> None:
     applied: Counter[tuple[str, int]] = Counter()
+    written: Counter[str] = Counter()  # writes each DER received, by reference
     replies: dict[str, Opt] = {}
 
     async def scenario() -> tuple[int, int]:
@@ -195,6 +242,8 @@ def test_every_event_is_applied_exactly_once_while_the_server_restarts_three_tim
                 return await apply(event)
 
             f.ems.ven.on_event = counted
+            for server in (f.battery, f.pv):
+                server.on_write(lambda ref, value: written.update([ref]))
 
             async def restarts() -> None:
                 for restart in range(1, RESTARTS + 1):
@@ -204,10 +253,15 @@ def test_every_event_is_applied_exactly_once_while_the_server_restarts_three_tim
 
             async def events() -> None:
                 for number in range(EVENTS):
-                    event = replace(limit_event(0), event_id=f"dr-{number}")
+                    # alternate limits (SIMPLE levels 2 and 1), so that every event writes to both DERs
+                    signals = {"der.active_power_limit": (30.0, 60.0)[number % 2]}
+                    event = replace(limit_event(0), event_id=f"dr-{number}", signals=signals)
                     replies[event.event_id] = (await f.vtn.distribute(f.ems_peer, event)).opt
 
             await asyncio.gather(restarts(), events())
+            last = (30.0, 60.0)[(EVENTS - 1) % 2]
+            assert f.battery.value("BATTDER/DWMX1.WMaxSptPct.setMag.f") == last
+            assert f.pv.value("PVDER/DWMX1.WMaxSptPct.setMag.f") == last
             return f.wire.endpoint.reconnections, f.ems.ven.transport.reconnections  # type: ignore[attr-defined]
 
     vtn_reconnections, ems_reconnections = run(scenario())
@@ -215,3 +269,6 @@ def test_every_event_is_applied_exactly_once_while_the_server_restarts_three_tim
     assert replies == {f"dr-{number}": Opt.IN for number in range(EVENTS)}
     assert sorted(applied) == sorted((f"dr-{number}", 0) for number in range(EVENTS))
     assert set(applied.values()) == {1}, {key: times for key, times in applied.items() if times != 1}
+    # each event changed each DER's limit exactly once; the function was switched on once
+    assert written == {"BATTDER/DWMX1.WMaxSptPct.setMag.f": EVENTS, "PVDER/DWMX1.WMaxSptPct.setMag.f": EVENTS,
+                       "BATTDER/DWMX1.ModEna.stVal": 1, "PVDER/DWMX1.ModEna.stVal": 1}

@@ -19,6 +19,7 @@ MESSAGES = [
     acsi.Operate("PVDER/DWMX1.ModEna", DataValue(BasicType.BOOLEAN, False), 255, or_ident="ems@example.org"),
     acsi.SetURCBValues("BATTDER/LLN0.urcbMeas", rpt_ena=True, gi=True),
     acsi.GetServerDirectoryResponse(("BATTDER",)),
+    acsi.GetDataDefinitionResponse("BATTDER/ZBAT1.Soc", "MV", (acsi.AttributeDefinition("mag.f", Fc.MX, F),)),
     acsi.GetDataValuesResponse(
         "BATTDER/MMXU1.TotW",
         Fc.MX,

@@ -24,7 +24,7 @@ def test_check_accepts_a_shipped_model_and_refuses_a_broken_file_with_status_2(t
     good = subprocess.run([*MAIN, "check", "der_battery"], capture_output=True, text=True, check=False)
     assert good.returncode == 0 and "logical devices BATTDER: valid" in good.stdout
     broken = tmp_path / "der.json"
-    broken.write_text('{"ied": "X", "logical_devices": []}')
+    broken.write_text('{"ied": "X", "sources": [{"id": "s", "title": "t"}], "logical_devices": []}')
     bad = subprocess.run([*MAIN, "check", str(broken)], capture_output=True, text=True, check=False)
     assert bad.returncode == 2
     assert f"{broken}: /logical_devices:" in bad.stderr and "Traceback" not in bad.stderr

@@ -10,12 +10,13 @@ from sgam.platform.iec61850.datamodel import SHIPPED, ModelFileError, load_model
 
 
 def minimal(**node_overrides: object) -> dict[str, object]:
-    node = {"ln_class": "DWMX", "inst": "1", "source": "test", "data_objects": []}
+    node = {"ln_class": "DWMX", "inst": "1", "sources": ["s"], "data_objects": []}
     node.update(node_overrides)
     return {
         "ied": "T",
+        "sources": [{"id": "s", "title": "a test source"}],
         "logical_devices": [
-            {"inst": "DER", "logical_nodes": [{"ln_class": "LLN0", "source": "test"}, node]},
+            {"inst": "DER", "logical_nodes": [{"ln_class": "LLN0", "sources": ["s"]}, node]},
         ],
     }
 
@@ -26,12 +27,14 @@ def test_shipped_models_load_and_cite_every_name(name: str) -> None:
     nodes = {node.name: node for node in model.logical_devices[0].logical_nodes}
     assert {"LLN0", "MMXU1", "MMTR1", "DWMX1", "DVAR1", "DFPF1", "DVVR1", "DVWC1", "FSCC1", "FSCH1"} <= set(nodes)
     assert nodes["DWMX1"].data_objects[1].name == "WMaxSptPct"
+    cited = {source.id: source for source in model.sources}
     for node in nodes.values():
-        assert node.source
         for obj in node.data_objects:
-            assert obj.source and obj.cdc in CDCS
-    unverified = [obj.name for node in nodes.values() for obj in node.data_objects if not obj.verified]
-    assert "SchdSt" in unverified  # the schedule names are marked as not confirmed by a public source
+            assert obj.cdc in CDCS
+            assert all(cited[source].url or cited[source].note for source in obj.sources)
+    unverified = {f"{node.name}.{obj.name}" for node in nodes.values() for obj in node.data_objects if not obj.verified}
+    assert {"FSCH1.SchdSt", "DVAR1.ModEna"} <= unverified  # names no public source confirms are marked
+    assert "DWMX1.ModEna" not in unverified
 
 
 def test_battery_has_storage_and_select_before_operate() -> None:
@@ -55,7 +58,7 @@ def test_not_json_is_located_by_line_and_column(tmp_path) -> None:
 
 
 def test_unknown_cdc_is_located_by_json_path() -> None:
-    data = minimal(data_objects=[{"name": "WMaxSptPct", "cdc": "XYZ", "source": "test"}])
+    data = minimal(data_objects=[{"name": "WMaxSptPct", "cdc": "XYZ", "sources": ["s"]}])
     with pytest.raises(ModelFileError) as caught:
         parse_model(json.dumps(data), "m.json")
     assert caught.value.where.startswith("/logical_devices/0/logical_nodes/1/data_objects/0")
@@ -73,7 +76,7 @@ def test_unknown_cdc_is_located_by_json_path() -> None:
     ],
 )
 def test_inconsistent_data_objects_are_refused(data_object: dict[str, object], message: str) -> None:
-    data = minimal(data_objects=[{"name": "X", "source": "test", **data_object}])
+    data = minimal(data_objects=[{"name": "X", "sources": ["s"], **data_object}])
     with pytest.raises(ModelFileError, match=message):
         parse_model(json.dumps(data))
 
@@ -83,17 +86,35 @@ def test_logical_device_needs_lln0_and_unique_names() -> None:
     data["logical_devices"][0]["logical_nodes"].pop(0)  # type: ignore[index]
     with pytest.raises(ModelFileError, match="has no LLN0"):
         parse_model(json.dumps(data))
-    twice = minimal(
-        data_objects=[{"name": "X", "cdc": "SPS", "source": "s"}, {"name": "X", "cdc": "SPS", "source": "s"}]
-    )
+    twice = minimal(data_objects=[{"name": "X", "cdc": "SPS", "sources": ["s"]}] * 2)
     with pytest.raises(ModelFileError, match="declared twice"):
         parse_model(json.dumps(twice))
 
 
 def test_report_members_must_exist_with_their_fc() -> None:
-    data = minimal(data_objects=[{"name": "TotW", "cdc": "MV", "source": "s"}])
+    data = minimal(data_objects=[{"name": "TotW", "cdc": "MV", "sources": ["s"]}])
     data["logical_devices"][0]["reports"] = [  # type: ignore[index]
         {"name": "urcb", "dataset": "Meas", "members": [{"ref": "DWMX1.TotW", "fc": "ST"}]}
     ]
     with pytest.raises(ModelFileError, match=r"member DWMX1.TotW \[ST\] is not in logical device DER"):
+        parse_model(json.dumps(data))
+
+
+def test_every_cited_source_must_be_listed() -> None:
+    data = minimal(data_objects=[{"name": "ModEna", "cdc": "SPC", "sources": ["s", "nowhere"]}])
+    with pytest.raises(ModelFileError, match="DWMX1.ModEna cites source 'nowhere'"):
+        parse_model(json.dumps(data))
+
+
+def test_report_blocks_may_share_a_data_set_but_not_redefine_it() -> None:
+    data = minimal(data_objects=[{"name": "TotW", "cdc": "MV", "sources": ["s"]}])
+    member = {"ref": "DWMX1.TotW", "fc": "MX"}
+    reports = [
+        {"name": "a", "dataset": "Meas", "members": [member]},
+        {"name": "b", "dataset": "Meas", "members": [member]},
+    ]
+    data["logical_devices"][0]["reports"] = reports  # type: ignore[index]
+    parse_model(json.dumps(data))
+    reports[1]["members"] = [{"ref": "DWMX1.TotW.q", "fc": "MX"}]
+    with pytest.raises(ModelFileError, match="data set Meas in DER is defined twice"):
         parse_model(json.dumps(data))

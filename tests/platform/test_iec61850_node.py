@@ -252,3 +252,89 @@ def test_reports_and_controls_survive_a_restart_of_the_xmpp_server(own_prosody: 
             assert received.empty()  # each report arrived once
 
     run(scenario())
+
+
+def test_two_subscriptions_share_a_report_control_block(prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        async with site(prosody) as s:
+            power: asyncio.Queue[Report] = asyncio.Queue()
+            charge: asyncio.Queue[Report] = asyncio.Queue()
+            first = await s.ems.subscribe(s.battery_jid, ["MMXU1.TotW.mag.f"], power.put)
+            second = await s.ems.subscribe(s.battery_jid, ["ZBAT1.Soc.mag.f"], charge.put)
+            assert [p.name for p in (await asyncio.wait_for(power.get(), 10)).points] == ["MMXU1.TotW.mag.f"]
+            assert [p.name for p in (await asyncio.wait_for(charge.get(), 10)).points] == ["ZBAT1.Soc.mag.f"]
+            s.battery.update("BATTDER/ZBAT1.Soc", 58.0)
+            assert (await asyncio.wait_for(charge.get(), 10)).points[0].value == 58.0
+            await first.cancel()  # the block stays enabled for the second subscription
+            s.battery.update("BATTDER/ZBAT1.Soc", 59.0)
+            assert (await asyncio.wait_for(charge.get(), 10)).points[0].value == 59.0
+            await second.cancel()
+            rcb = await s.client.call(s.battery_jid, acsi.GetURCBValues("BATTDER/LLN0.urcbMeas"))
+            assert isinstance(rcb, acsi.GetURCBValuesResponse) and not rcb.rpt_ena and not rcb.resv
+            await asyncio.sleep(0.2)
+            assert power.qsize() == 1  # the GI the second subscription asked for also carried TotW; nothing since
+
+    run(scenario())
+
+
+def test_a_client_that_went_away_holds_up_no_one_and_loses_its_report_blocks(prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        async with AsyncExitStack() as stack:
+            der, ems, gone = [
+                await stack.enter_async_context(Endpoint(prosody.account(name), prosody.server))
+                for name in ("der", "ems", "gone")
+            ]
+            server = AcsiServer(shipped_model("der_battery"))
+            node = ServerNode(der, server, allow=[ems.account.jid, gone.account.jid], delivery_timeout=2)
+            await node.start()
+            stack.push_async_callback(node.close)
+            received: asyncio.Queue[Report] = asyncio.Queue()
+            client = AcsiClient(ems, servers=[der.account.jid])
+            await client.subscribe(der.jid, ["ZBAT1.Soc.mag.f"], received.put)
+            await asyncio.wait_for(received.get(), 10)
+
+            async def ignore(report: Report) -> None:
+                return None
+
+            await AcsiClient(gone, servers=[der.account.jid]).subscribe(der.jid, ["DWMX1.ModEna.stVal"], ignore)
+            await gone.stop()  # its reports now wait for an answer that does not come
+            server.update("BATTDER/DWMX1.ModEna", True)
+            server.update("BATTDER/ZBAT1.Soc", 42.0)
+            report = await asyncio.wait_for(received.get(), 1)  # well before the other's delivery times out
+            assert [p.value for p in report.points] == [42.0]
+            await asyncio.sleep(3)  # past delivery_timeout: the unreachable client lost its report block
+            values = await client.call(der.jid, acsi.GetURCBValues("BATTDER/LLN0.urcbCtl"))
+            assert isinstance(values, acsi.GetURCBValuesResponse) and not values.resv
+
+    run(scenario())
+
+
+def test_wrong_or_malformed_messages_between_client_and_server_are_refused_not_crashes(prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        async with AsyncExitStack() as stack:
+            liar, ems = [
+                await stack.enter_async_context(Endpoint(prosody.account(name), prosody.server))
+                for name in ("liar", "ems")
+            ]
+
+            async def wrong(sender: str, payload: ET.Element) -> ET.Element:
+                return acsi.encode(acsi.SelectResponse("X/Y.Z"))
+
+            liar.serve(acsi.NAMESPACE, wrong, allow=[ems.account.jid])
+            client = AcsiClient(ems, servers=[liar.account.jid])
+            with pytest.raises(ServiceError) as caught:
+                await client.get(liar.jid, ["LD/MMXU1.TotW.mag.f"])
+            assert caught.value.reason is Reason.UNAVAILABLE
+            assert "answered GetDataValues with SelectResponse" in caught.value.text
+
+            # The client in turn refuses a malformed push, ignores requests it does not take, and goes on.
+            with pytest.raises(RequestFailed) as refused:
+                await liar.request(ems.jid, ET.Element(f"{{{acsi.NAMESPACE}}}Report", {"ref": "x"}))
+            assert refused.value.condition == "bad-request" and "missing attribute" in refused.value.text
+            with pytest.raises(RequestFailed) as refused:
+                await liar.request(ems.jid, acsi.encode(acsi.GetServerDirectory()))
+            assert refused.value.condition == "feature-not-implemented"
+            termination = acsi.CommandTermination("LD/DWMX1.ModEna", 1, True)
+            assert await liar.request(ems.jid, acsi.encode(termination)) is None
+
+    run(scenario())

@@ -37,8 +37,12 @@ class Rig:
         return response
 
     async def refused(self, request: acsi.Request, client: str = EMS) -> AcsiError:
+        return await self.refused_by(self.server, request, client)
+
+    @staticmethod
+    async def refused_by(server: AcsiServer, request: acsi.Request, client: str = EMS) -> AcsiError:
         with pytest.raises(AcsiError) as caught:
-            await self.ask(request, client)
+            await server.handle(client, request)
         return caught.value
 
 
@@ -66,6 +70,9 @@ def test_directories_walk_server_device_node() -> None:
         assert isinstance(ln, acsi.GetLogicalNodeDirectoryResponse) and ln.names == ("ModEna", "WMaxSptPct")
         rcbs = await rig.ask(acsi.GetLogicalNodeDirectory("BATTDER/LLN0", acsi.AcsiClass.URCB))
         assert isinstance(rcbs, acsi.GetLogicalNodeDirectoryResponse) and rcbs.names == ("urcbMeas", "urcbCtl")
+        definition = await rig.ask(acsi.GetDataDefinition(MOD_ENA))
+        assert isinstance(definition, acsi.GetDataDefinitionResponse) and definition.cdc == "SPC"
+        assert acsi.AttributeDefinition("ctlModel", Fc.CF, BasicType.ENUM) in definition.attributes
         error = await rig.refused(acsi.GetLogicalNodeDirectory("BATTDER/DWMX2"))
         assert error.error is E.INSTANCE_NOT_AVAILABLE and "did you mean BATTDER/DWMX1" in error.text
 
@@ -294,3 +301,42 @@ def test_integrity_reports_come_every_period_and_the_period_is_fixed_while_enabl
             await server.close()
 
     asyncio.run(main())
+
+
+def test_sbo_normal_takes_a_plain_select_and_only_the_selecting_client_operates() -> None:
+    data = json.loads((SHIPPED / "der_pv.json").read_text())
+    [fsch] = [n for n in data["logical_devices"][0]["logical_nodes"] if n["ln_class"] == "FSCH"]
+    fsch["data_objects"][-1]["ctl_model"] = "sbo-with-normal-security"
+    enable = "PVDER/FSCH1.EnaReq"
+
+    async def main() -> None:
+        server = AcsiServer(parse_model(json.dumps(data)))
+        error = await Rig.refused_by(server, acsi.SelectWithValue(enable, on(True), 1))
+        assert error.add_cause is AddCause.NOT_SUPPORTED  # normal security selects without a value
+        assert await server.handle(EMS, acsi.Select(enable)) == acsi.SelectResponse(enable)
+        error = await Rig.refused_by(server, acsi.Operate(enable, on(True), 2), OTHER)
+        assert error.error is E.CONTROL_MUST_BE_SELECTED
+        await server.handle(EMS, acsi.Operate(enable, on(True), 2))  # normal security: any ctlNum
+        assert server.value(f"{enable}.stVal") is True
+        await server.close()
+
+    asyncio.run(main())
+
+
+def test_a_control_in_execution_refuses_a_second_operate() -> None:
+    release = asyncio.Event()
+
+    async def slow(ref: str, value: object) -> AddCause | None:
+        await release.wait()
+        return None
+
+    async def body(rig: Rig) -> None:
+        first = asyncio.create_task(rig.server.handle(EMS, acsi.Operate("BATTDER/DVAR1.ModEna", on(True), 1)))
+        await asyncio.sleep(0)
+        error = await rig.refused(acsi.Operate("BATTDER/DVAR1.ModEna", on(False), 2))
+        assert error.add_cause is AddCause.COMMAND_ALREADY_IN_EXECUTION
+        release.set()
+        assert await first == acsi.OperateResponse("BATTDER/DVAR1.ModEna", 1)
+        await rig.ask(acsi.Operate("BATTDER/DVAR1.ModEna", on(False), 3))  # done: free again
+
+    run(body, actuator=slow)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from openleadr.messaging import create_message, parse_message, validate_xml_sche
 
 from sgam.platform.conversion import Converter
 from sgam.platform.datapoints import DataStore
+from sgam.platform.jsonfile import JsonFileError
 from sgam.platform.openadr import (
     FEATURE,
     NODES,
@@ -140,6 +142,11 @@ def test_the_vtn_offers_openadr_by_service_discovery_and_the_ven_registers_over_
             registration = s.vtn.registrations[s.ven_endpoint.jid.partition("/")[0]]
             assert (registration.ven_id, registration.address) == ("ven-1", s.ven_endpoint.jid)
             assert registration.registration_id == s.ven.registration_id
+            query = encode("oadrQueryRegistration", request_id="q1")
+            answered = decode(await s.ven_endpoint.request(s.vtn_endpoint.jid, query))
+            assert answered[0] == "oadrCreatedPartyRegistration"
+            assert answered[1]["registration_id"] == s.ven.registration_id
+            assert [t["transport_name"] for t in answered[1]["profiles"][0]["transports"]] == ["xmpp"]
             assert set(registration.items) == {"pv/der.active_power", "pv/der.reactive_power", "pv/der.energy",
                                                "pv/der.frequency"}
 
@@ -265,3 +272,77 @@ def test_the_vtn_refuses_unregistered_vens_and_foreign_transport_addresses(proso
                 assert answer["response"]["response_code"] == 451
 
     run(scenario())
+
+
+def test_the_vtn_asks_for_a_new_registration_and_ends_one(prosody: Prosody, run: Run) -> None:
+    async def scenario() -> None:
+        async with site(prosody) as s:
+            peer = s.ven_endpoint.jid
+            first = s.ven.registration_id
+            await s.vtn.request_reregistration(peer)
+            assert s.ven.reregistration is not None
+            assert await asyncio.wait_for(s.ven.reregistration, 10) == first  # known VEN: same registration
+            await s.vtn.cancel_registration(peer)
+            assert s.ven.registration_id is None
+            assert peer.partition("/")[0] not in s.vtn.registrations
+            with pytest.raises(OpenAdrError) as gone:
+                await s.vtn.distribute(peer, limit_event())
+            assert gone.value.code == 463
+
+    run(scenario())
+
+
+def test_an_event_for_another_ven_or_unknown_resources_is_refused_with_462(prosody: Prosody, run: Run) -> None:
+    async def scenario() -> None:
+        async with site(prosody) as s:
+            peer = s.ven_endpoint.jid
+            for_other = oadr_event(limit_event("evt-other"), CONVERTER, "http://mc", "someone-else")
+            answer = decode(await s.vtn_endpoint.request(peer, encode(
+                "oadrDistributeEvent", request_id="r1", vtn_id="vtn-1", events=[for_other])))[1]
+            [response] = answer["event_responses"]
+            assert (response["response_code"], response["opt_type"]) == (462, "optOut")
+            with pytest.raises(OpenAdrError) as unknown:
+                await s.vtn.distribute(peer, limit_event("evt-wind", targets=("wind-turbine",)))
+            assert unknown.value.code == 462
+            assert s.applied == []
+            assert (await s.vtn.distribute(peer, limit_event("evt-pv", targets=("pv",)))).opt is Opt.IN
+            assert [e.targets for e in s.applied] == [("pv",)]
+
+    run(scenario())
+
+
+def test_a_restarted_ven_keeps_its_applied_event_versions_in_its_state_file(prosody: Prosody, run: Run,
+                                                                           tmp_path: Path) -> None:
+    state = tmp_path / "ven-state.json"
+    applied: list[tuple[str, int]] = []
+
+    async def on_event(event: Event) -> EventReply:
+        applied.append(event.key)
+        return EventReply(event.event_id, event.modification, Opt.IN)
+
+    async def scenario() -> None:
+        vtn_account, ven_account = prosody.account("vtn"), prosody.account("ven")
+        async with Endpoint(vtn_account, prosody.server, "vtn") as vtn_endpoint:
+            vtn = Vtn(vtn_endpoint, vtn_id="vtn-1", converter=CONVERTER, vens=[ven_account.jid])
+            vtn.serve()
+            for life, modifications in enumerate(([0], [0, 1], [0])):  # the VEN process starts three times
+                async with Endpoint(ven_account, prosody.server, "ems") as ven_endpoint:
+                    ven = Ven(ven_endpoint, ven_id="ven-1", vtn=vtn_endpoint.jid, converter=CONVERTER,
+                              resources={"pv": DataStore(CONVERTER.specs)}, on_event=on_event, state=state)
+                    ven.serve()
+                    await ven.register()
+                    for modification in modifications:
+                        if (life, modification) == (2, 0):
+                            with pytest.raises(OpenAdrError) as late:
+                                await vtn.distribute(ven_endpoint.jid, limit_event(modification=modification))
+                            assert late.value.code == 450
+                        else:
+                            reply = await vtn.distribute(ven_endpoint.jid, limit_event(modification=modification))
+                            assert reply.opt is Opt.IN
+
+    run(scenario())
+    assert applied == [("evt-1", 0), ("evt-1", 1)]
+    state.write_text("{not json", encoding="utf-8")
+    with pytest.raises(JsonFileError, match=r"ven-state.json: line 1, column 2: not JSON.*\n.*not a VenState file; move it away"):
+        Ven(None, ven_id="v", vtn="vtn@localhost/vtn", converter=CONVERTER, resources={},  # type: ignore[arg-type]
+            on_event=on_event, state=state)

@@ -1,6 +1,8 @@
 """The common services facade: calls by peer and name, routed to whichever binding reaches the peer."""
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -82,3 +84,14 @@ def test_an_event_version_is_identified_by_its_id_and_modification_number() -> N
     again = Event("e1", 0, {"dr.simple_level": 1}, start, timedelta(hours=1), source="vtn@example.org")
     modified = Event("e1", 1, {"dr.simple_level": 2}, start, timedelta(hours=1))
     assert first.key == again.key != modified.key
+
+
+def test_the_platform_runs_without_the_modelling_side_of_sgam() -> None:
+    # A device installs the platform alone: importing its top (the EMS) must not pull in models, graph, cli ...
+    code = (
+        "import sys, sgam.platform.ems, sgam.platform.openadr, sgam.platform.conversion\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('sgam'))))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(result.stdout.split())
+    assert loaded - {"sgam", "sgam.files"} == {m for m in loaded if m.startswith("sgam.platform")}

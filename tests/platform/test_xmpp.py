@@ -193,3 +193,44 @@ def test_stopping_an_endpoint_ends_its_waiting_requests(prosody: Prosody, run) -
             await client.request(f"{absent.jid}/sgam", element("ping"))
 
     run(scenario())
+
+
+def test_parties_in_their_own_domains_talk_through_one_server(run) -> None:
+    server = Prosody(domains=("aggregator.test", "home.test"))
+    try:
+        server.start()
+
+        async def scenario() -> None:
+            async with Endpoint(server.account("vtn", "aggregator.test"), server.server) as vtn, \
+                    Endpoint(server.account("ems", "home.test"), server.server) as ems:
+                vtn.serve(NS, echo, allow=[ems.account.jid])
+                answer = await ems.request(vtn.jid, element("ping", "across"))
+                assert answer is not None and answer.get("sender", "").endswith("@home.test")
+                assert vtn.jid.split("@")[1] == "aggregator.test/sgam"
+
+        run(scenario())
+    finally:
+        server.close()
+
+
+def test_a_message_that_breaks_its_handler_is_logged_and_later_ones_still_arrive(
+        prosody: Prosody, run, caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario() -> list[str]:
+        numbers: list[str] = []
+        arrived = asyncio.Event()
+
+        async def count(sender: str, payload: ET.Element) -> None:
+            numbers.append(str(int(payload.text or "")))  # ValueError on anything but a number
+            arrived.set()
+
+        async with Endpoint(prosody.account("sink"), prosody.server) as sink, \
+                Endpoint(prosody.account("source"), prosody.server) as source:
+            sink.on_message(NS, count, allow=[source.account.jid])
+            await source.send(sink.jid, element("reading", "garbage"))
+            await source.send(sink.jid, element("reading", "7"))
+            await asyncio.wait_for(arrived.wait(), 5)
+        return numbers
+
+    with caplog.at_level(logging.ERROR, logger="sgam.platform.xmpp"):
+        assert run(scenario()) == ["7"]
+    assert any("handler for" in record.getMessage() for record in caplog.records)

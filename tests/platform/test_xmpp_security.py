@@ -41,8 +41,18 @@ def test_a_server_without_tls_is_refused_before_any_credential_is_sent(plaintext
 def test_a_server_certificate_from_another_ca_is_refused(prosody: Prosody, stranger_ca: CertificateAuthority,
                                                          run) -> None:
     wrong_trust = replace(prosody.server, ca_file=stranger_ca.cert)
-    with pytest.raises(CertificateRejected, match="not trusted"):
+    with pytest.raises(CertificateRejected, match="not trusted.*is the CA that signed it"):
         run(Endpoint(prosody.account("device"), wrong_trust).start())
+
+
+def test_a_server_certificate_for_another_name_is_refused_even_from_the_right_ca(run) -> None:
+    impostor = Prosody(certificate_names=("elsewhere.test",))
+    try:
+        impostor.start()
+        with pytest.raises(CertificateRejected, match="must present a certificate for localhost"):
+            run(Endpoint(impostor.account("device"), impostor.server).start())
+    finally:
+        impostor.close()
 
 
 def test_direct_tls_logs_in_and_checks_the_server_certificate_too(prosody: Prosody, stranger_ca: CertificateAuthority,

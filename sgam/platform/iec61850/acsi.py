@@ -144,6 +144,11 @@ class GetLogicalNodeDirectory:
 
 
 @dataclass(frozen=True)
+class GetDataDefinition:
+    ref: str  # LD/LN.DO
+
+
+@dataclass(frozen=True)
 class GetDataValues:
     ref: str
     fc: Fc
@@ -225,6 +230,20 @@ class GetLogicalNodeDirectoryResponse:
     ref: str
     acsi_class: AcsiClass
     names: tuple[str, ...] = field(metadata={"item": "name"})
+
+
+@dataclass(frozen=True)
+class AttributeDefinition:
+    name: str  # path below the data object
+    fc: Fc
+    type: BasicType
+
+
+@dataclass(frozen=True)
+class GetDataDefinitionResponse:
+    ref: str
+    cdc: str
+    attributes: tuple[AttributeDefinition, ...] = field(metadata={"item": "attribute"})
 
 
 @dataclass(frozen=True)
@@ -341,6 +360,7 @@ Request = (
     GetServerDirectory
     | GetLogicalDeviceDirectory
     | GetLogicalNodeDirectory
+    | GetDataDefinition
     | GetDataValues
     | SetDataValues
     | Select
@@ -355,6 +375,7 @@ Response = (
     GetServerDirectoryResponse
     | GetLogicalDeviceDirectoryResponse
     | GetLogicalNodeDirectoryResponse
+    | GetDataDefinitionResponse
     | GetDataValuesResponse
     | SetDataValuesResponse
     | SelectResponse

@@ -2,8 +2,9 @@
 
 A file names the IED, its logical devices, their logical nodes and data objects (each with its
 common data class from `cdc.CDCS`, initial value, range and control model) and the report
-control blocks of each logical device. Every logical node and data object carries the public
-source of its name and whether that name is verified; see `sgam/platform/models/*.json`.
+control blocks of each logical device. The file lists the public sources its names are spelt
+after; every logical node and data object cites them by id and says whether a public source
+confirms its name (`verified`); see `sgam/platform/models/*.json`.
 """
 
 from __future__ import annotations
@@ -35,9 +36,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Source(_Strict):
+    """A public source that names are spelt after."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str = Field(min_length=1)
+    url: str = ""
+    note: str = ""
+
+
 class Cited(_Strict):
     description: str = ""
-    source: str = Field(min_length=1, description="public source of the name")
+    sources: list[str] = Field(min_length=1, description="ids of the sources the name is spelt after")
     verified: bool = Field(True, description="false when no public source confirms the name")
 
 
@@ -112,6 +122,10 @@ class LogicalDeviceSpec(_Strict):
         if "LLN0" not in names:
             raise ValueError(f"logical device {self.inst} has no LLN0")
         _no_duplicates(f"report control block in {self.inst}", [r.name for r in self.reports])
+        datasets: dict[str, list[DataSetMember]] = {}
+        for report in self.reports:  # blocks may share a data set, but not under two definitions
+            if datasets.setdefault(report.dataset, report.members) != report.members:
+                raise ValueError(f"data set {report.dataset} in {self.inst} is defined twice with different members")
         fcs = {
             f"{ln.name}.{do.name}": {a.fc for a in CDCS[do.cdc].attributes}
             for ln in self.logical_nodes
@@ -132,11 +146,20 @@ class DataModelFile(_Strict):
     format: Literal["sgam-iec61850-model/1"] = "sgam-iec61850-model/1"
     ied: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,31}$")
     description: str = ""
+    sources: list[Source] = Field(min_length=1)
     logical_devices: list[LogicalDeviceSpec] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _unique(self) -> DataModelFile:
+    def _unique_and_cited(self) -> DataModelFile:
         _no_duplicates("logical device", [ld.inst for ld in self.logical_devices])
+        _no_duplicates("source", [source.id for source in self.sources])
+        known = {source.id for source in self.sources}
+        for ld in self.logical_devices:
+            for ln in ld.logical_nodes:
+                for name, cited in [(ln.name, ln), *((f"{ln.name}.{do.name}", do) for do in ln.data_objects)]:
+                    for source in cited.sources:
+                        if source not in known:
+                            raise ValueError(f"{name} cites source {source!r}, which the file's sources do not list")
         return self
 
 

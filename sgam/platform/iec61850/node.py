@@ -4,7 +4,9 @@
 device, node = its name), answers ACSI requests (IQ set, payload in `acsi.NAMESPACE`) from the JIDs it allows
 and sends reports and command terminations to their owner's full JID, in order: by default as IQ
 sets, which the Endpoint retries until acknowledged (so they survive a restart of the XMPP server),
-or as best-effort `<message>` stanzas (`unsolicited="message"`). A malformed payload
+or as best-effort `<message>` stanzas (`unsolicited="message"`). Each client has its own queue; a
+client that stays unreachable for `delivery_timeout` loses its report control blocks and selections,
+as when an association ends. A malformed payload
 is answered with `bad-request` and an ACSI ServiceError; the node goes on serving.
 
 `AcsiClient` calls ACSI services on servers. Besides `call` (any ACSI request), it implements the
@@ -62,10 +64,13 @@ class ServerNode:
         self.server = server
         self.unsolicited = unsolicited
         self.delivery_timeout = delivery_timeout  # how long an IQ report is retried before it is dropped
-        self._queue: asyncio.Queue[tuple[str, acsi.Unsolicited]] = asyncio.Queue()
-        self._sender: asyncio.Task[None] | None = None
+        # One queue and sender per client: in order for each, and a client that is away (its IQs
+        # retried until delivery_timeout) holds up no one else.
+        self._queues: dict[str, asyncio.Queue[acsi.Unsolicited]] = {}
+        self._senders: dict[str, asyncio.Task[None]] = {}
+        self._started = False
         self._addresses: dict[str, str] = {}  # bare JID -> the full JID it last called from
-        server.outbox = lambda client, message: self._queue.put_nowait((client, message))
+        server.outbox = self._post
         endpoint.serve(acsi.NAMESPACE, self._handle, allow)
         # XEP-0030: a client learns that this JID is an IEC 61850 server, and which logical devices it has.
         ied = server.model.ied
@@ -73,15 +78,26 @@ class ServerNode:
 
     async def start(self) -> None:
         """Start sending reports and terminations (the endpoint is started by its owner)."""
-        if self._sender is None:
-            self._sender = asyncio.create_task(self._send_unsolicited())
+        self._started = True
+        for client in self._queues:
+            self._spawn(client)
 
     async def close(self) -> None:
         await self.server.close()
-        if self._sender is not None:
-            self._sender.cancel()
-            await asyncio.gather(self._sender, return_exceptions=True)
-            self._sender = None
+        self._started = False
+        senders = list(self._senders.values())
+        for task in senders:
+            task.cancel()
+        await asyncio.gather(*senders, return_exceptions=True)
+        self._senders.clear()
+
+    def _post(self, client: str, message: acsi.Unsolicited) -> None:
+        self._queues.setdefault(client, asyncio.Queue()).put_nowait(message)
+        if self._started and client not in self._senders:
+            self._spawn(client)
+
+    def _spawn(self, client: str) -> None:
+        self._senders[client] = asyncio.create_task(self._send_unsolicited(client, self._queues[client]))
 
     async def _handle(self, sender: str, payload: ET.Element) -> ET.Element:
         self._addresses[sender] = current_sender.get(sender)
@@ -99,9 +115,9 @@ class ServerNode:
             raise _fault(error) from None
         return acsi.encode(response)
 
-    async def _send_unsolicited(self) -> None:
+    async def _send_unsolicited(self, client: str, queue: asyncio.Queue[acsi.Unsolicited]) -> None:
         while True:
-            client, message = await self._queue.get()
+            message = await queue.get()
             payload = acsi.encode(message)
             address = self._addresses.get(client, client)  # an IQ needs the full JID
             try:
@@ -111,6 +127,12 @@ class ServerNode:
                     await self.endpoint.send(address, payload)
             except (RequestFailed, RequestTimeout, TransportError) as error:
                 log.warning("could not deliver %s to %s: %s", type(message).__name__, address, error)
+                if self.unsolicited == "iq":
+                    # Unreachable for delivery_timeout: like a lost association (IEC 61850-7-2), the client
+                    # loses its report control blocks and selections, and what waits for it is dropped.
+                    self.server.release(client)
+                    while not queue.empty():
+                        queue.get_nowait()
             except Exception:  # whatever happens to one delivery, the next ones still go out
                 log.exception("delivering %s to %s failed", type(message).__name__, address)
 
@@ -193,29 +215,38 @@ class _Subscription:
     active: bool = True
 
     async def cancel(self) -> None:
+        """Stop this subscription; a report control block is disabled when no subscription needs it."""
         if not self.active:
             return
         self.active = False
         for rcb in self.rcbs:
-            self.client._subscriptions.pop((_bare(self.peer), rcb), None)
-            await self.client._common(acsi.SetURCBValues(rcb, rpt_ena=False), self.peer)
+            sharing = self.client._subscriptions.get((_bare(self.peer), rcb), [])
+            if self in sharing:
+                sharing.remove(self)
+            if not sharing:
+                self.client._subscriptions.pop((_bare(self.peer), rcb), None)
+                await self.client._common(acsi.SetURCBValues(rcb, rpt_ena=False), self.peer)
 
 
 @dataclass
 class AcsiClient:
-    """Calls IEC 61850 servers (by bare JID) over `endpoint`; reports are taken from `servers` only."""
+    """Calls IEC 61850 servers over `endpoint`, each by its full JID; takes reports and command
+    terminations from the bare JIDs in `servers` only."""
 
     endpoint: Endpoint
     servers: Iterable[str]
     timeout: float = 10.0
     termination_timeout: float = 30.0
-    _ctl_nums: itertools.cycle[int] = field(default_factory=lambda: itertools.cycle(range(256)))
-    _devices: dict[str, list[str]] = field(default_factory=dict)
-    _ctl_models: dict[tuple[str, str], CtlModel] = field(default_factory=dict)
-    _selections: dict[tuple[str, str], _Selection] = field(default_factory=dict)
-    _terminations: dict[tuple[str, str, int], asyncio.Future[acsi.CommandTermination]] = field(default_factory=dict)
-    _subscriptions: dict[tuple[str, str], _Subscription] = field(default_factory=dict)
-    _operating: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
+    _ctl_nums: itertools.cycle[int] = field(default_factory=lambda: itertools.cycle(range(256)), init=False)
+    _devices: dict[str, list[str]] = field(default_factory=dict, init=False)
+    _ctl_models: dict[tuple[str, str], CtlModel] = field(default_factory=dict, init=False)
+    _selections: dict[tuple[str, str], _Selection] = field(default_factory=dict, init=False)
+    _terminations: dict[tuple[str, str, int], asyncio.Future[acsi.CommandTermination]] = field(
+        default_factory=dict, init=False
+    )
+    # by (server's bare JID, report control block)
+    _subscriptions: dict[tuple[str, str], list[_Subscription]] = field(default_factory=dict, init=False)
+    _operating: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.servers = frozenset(self.servers)
@@ -252,8 +283,12 @@ class AcsiClient:
             response = acsi.decode(answer)
         except AcsiDecodeError as error:
             raise AcsiError(ServiceErrorKind.FAILED_DUE_TO_COMMUNICATIONS_CONSTRAINT, f"{peer}: {error}") from None
-        if not isinstance(response, acsi.Response):
-            raise AcsiError(ServiceErrorKind.FAILED_DUE_TO_COMMUNICATIONS_CONSTRAINT, f"{peer} answered a non-response")
+        expected = f"{type(request).__name__}Response"
+        if not isinstance(response, acsi.Response) or type(response).__name__ != expected:
+            raise AcsiError(
+                ServiceErrorKind.FAILED_DUE_TO_COMMUNICATIONS_CONSTRAINT,
+                f"{peer} answered {type(request).__name__} with {type(response).__name__}, not {expected}",
+            )
         return response
 
     async def _common(self, request: acsi.Request, peer: str) -> acsi.Response:
@@ -287,8 +322,7 @@ class AcsiClient:
                 waiter.set_result(message)
             return True
         if isinstance(message, acsi.Report):
-            subscription = self._subscriptions.get((sender, message.ref))
-            if subscription is not None:
+            for subscription in list(self._subscriptions.get((sender, message.ref), ())):
                 await self._deliver(subscription, message)
             return True
         log.warning("ignored %s from %s", type(message).__name__, sender)
@@ -377,7 +411,9 @@ class AcsiClient:
     # --- report/event -------------------------------------------------------------------------------
 
     async def subscribe(self, peer: str, names: Sequence[str], handler: ReportHandler) -> _Subscription:
-        """Enable the report control blocks whose data sets hold `names` (with a general interrogation)."""
+        """Enable the report control blocks whose data sets hold `names` (with a general interrogation).
+
+        The handler gets the points of `names` only; several subscriptions may share one block."""
         wanted: dict[tuple[str, Fc], str] = {}
         for name in names:
             address = await self._address(peer, name)
@@ -394,13 +430,11 @@ class AcsiClient:
             listed = ", ".join(sorted(wanted[key] for key in missing))
             raise ServiceError(Reason.UNKNOWN_NAME, f"no report control block of {peer} reports {listed}")
         subscription = _Subscription(self, peer, list(covering), wanted, handler)
-        for rcb in covering:
-            if (_bare(peer), rcb) in self._subscriptions:
-                raise ServiceError(Reason.NOT_ALLOWED, f"{rcb} of {peer} already reports to another subscription")
-        for rcb in covering:
-            self._subscriptions[(_bare(peer), rcb)] = subscription
+        for rcb in covering:  # subscriptions share a block: the first enables it, each asks for a GI
+            sharing = self._subscriptions.setdefault((_bare(peer), rcb), [])
+            sharing.append(subscription)
             try:
-                await self._common(acsi.SetURCBValues(rcb, rpt_ena=True, gi=True), peer)
+                await self._common(acsi.SetURCBValues(rcb, rpt_ena=True if len(sharing) == 1 else None, gi=True), peer)
             except ServiceError:
                 await subscription.cancel()
                 raise

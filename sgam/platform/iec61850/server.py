@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 Outbox = Callable[[str, acsi.Unsolicited], None]
 Actuator = Callable[[str, Scalar], Awaitable[AddCause | None]]
 """Carries out a control on the device: (data object reference, ctlVal) -> None when done, or the
-AddCause why not. The default actuator writes the value into the data object's status."""
+AddCause why not. The default actuator writes the value into the data object's status; a device's
+own actuator reports the new status with `AcsiServer.update`."""
 
 WriteListener = Callable[[str, Scalar], None]
 """Told (attribute reference 'LD/LN.DO.DA', new value) after a client changed a value."""
@@ -123,8 +124,8 @@ class AcsiServer:
             for report in device.reports:
                 members = [acsi.DataSetMember(f"{ld}/{m.ref}", m.fc) for m in report.members]
                 ref = f"{ld}/LLN0.{report.name}"
-                self._reports[ref] = _ReportControl(ref, report, f"{ld}/LLN0.{report.dataset}", members)
-                self._reports[ref].intg_pd = report.integrity_period_ms
+                dataset = f"{ld}/LLN0.{report.dataset}"
+                self._reports[ref] = _ReportControl(ref, report, dataset, members, intg_pd=report.integrity_period_ms)
 
     @staticmethod
     def _attributes(spec: DataObjectSpec) -> dict[str, _Attribute]:
@@ -220,6 +221,12 @@ class AcsiServer:
                 if rcb is None:
                     raise self._missing(ref, [r.dataset_ref for r in self._reports.values()])
                 return acsi.GetDataSetDirectoryResponse(ref, tuple(rcb.members))
+            case acsi.GetDataDefinition(ref):
+                obj = self._objects.get(ref)
+                if obj is None:
+                    raise self._missing(ref, self._objects)
+                attributes = tuple(acsi.AttributeDefinition(a.path, a.fc, a.kind) for a in obj.attributes.values())
+                return acsi.GetDataDefinitionResponse(ref, obj.cdc.name, attributes)
             case acsi.GetDataValues(ref, fc):
                 return acsi.GetDataValuesResponse(ref, fc, tuple(self._read(ref, fc)))
             case acsi.SetDataValues(ref, fc, values):
@@ -373,14 +380,18 @@ class AcsiServer:
                 f"{obj.ref} is selected by another client",
                 AddCause.LOCKED_BY_OTHER_CLIENT,
             )
-        if obj.executing:
-            raise AcsiError(
-                E.ACCESS_NOT_ALLOWED_IN_CURRENT_STATE, f"{obj.ref} is executing", AddCause.COMMAND_ALREADY_IN_EXECUTION
-            )
+        self._idle(obj)
         selected_with = (self._ctl_value(obj, request), request.ctl_num) if request else None
         self._blocked(obj)
         obj.selected_by, obj.selected_with = client, selected_with
         obj.selected_until = self.clock() + obj.spec.sbo_timeout_ms / 1000
+
+    @staticmethod
+    def _idle(obj: _DataObject) -> None:
+        if obj.executing:
+            raise AcsiError(
+                E.ACCESS_NOT_ALLOWED_IN_CURRENT_STATE, f"{obj.ref} is executing", AddCause.COMMAND_ALREADY_IN_EXECUTION
+            )
 
     def _blocked(self, obj: _DataObject) -> None:
         beh = self._objects.get(obj.ref.split(".")[0].rsplit("/", 1)[0] + "/LLN0.Beh")
@@ -391,10 +402,7 @@ class AcsiServer:
 
     async def _operate(self, client: str, obj: _DataObject, request: acsi.Operate) -> None:
         model = obj.spec.ctl_model
-        if obj.executing:
-            raise AcsiError(
-                E.ACCESS_NOT_ALLOWED_IN_CURRENT_STATE, f"{obj.ref} is executing", AddCause.COMMAND_ALREADY_IN_EXECUTION
-            )
+        self._idle(obj)
         if model.needs_select and obj.selected_by != client:
             raise AcsiError(
                 E.CONTROL_MUST_BE_SELECTED, f"{obj.ref} is {model.value}: select it first", AddCause.OBJECT_NOT_SELECTED
@@ -410,12 +418,12 @@ class AcsiServer:
         obj.selected_by, obj.selected_with = None, None
         if request.test:  # a test command is checked, never carried out
             return
+        obj.executing = True  # until the device is done: further operates are refused meanwhile
         if not model.enhanced:
             cause = await self._actuate(obj, value)
             if cause is not None:
                 raise AcsiError(E.FAILED_DUE_TO_SERVER_CONSTRAINT, f"{obj.ref}: the device refused", cause)
             return
-        obj.executing = True
         task = asyncio.create_task(self._terminate(client, obj, value, request.ctl_num))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -426,12 +434,11 @@ class AcsiServer:
         except Exception:
             log.exception("actuator failed on %s", obj.ref)
             return AddCause.UNKNOWN
-
-    async def _terminate(self, client: str, obj: _DataObject, value: Scalar, ctl_num: int) -> None:
-        try:
-            cause = await self._actuate(obj, value)
         finally:
             obj.executing = False
+
+    async def _terminate(self, client: str, obj: _DataObject, value: Scalar, ctl_num: int) -> None:
+        cause = await self._actuate(obj, value)
         self.outbox(client, acsi.CommandTermination(obj.ref, ctl_num, cause is None, cause))
 
     def _cancel(self, client: str, obj: _DataObject) -> None:

@@ -1,0 +1,172 @@
+"""How many demand-response rounds per second the platform carries, against the raw transport.
+
+    python benchmarks/bench_dr.py [-n COUNT] [--in-flight K] [--repeat R] [--profile FILE]
+
+Starts a Prosody of its own and, in the same run and on that server, measures R times:
+
+  raw        plain slixmpp IQ round trips (bench_xmpp.raw_round_trips): the transport's own limit.
+  dr round   VTN -> oadrDistributeEvent -> EMS (sgam.platform.ems: VEN + IEC 61850 client on one
+             connection) converts the SIMPLE level into an active-power limit and sets it on the PV
+             inverter over IEC 61850 (SetDataValues DWMX1.WMaxSptPct) -> the DER confirms -> the EMS
+             answers oadrCreatedEvent. Two XMPP round trips, so 0.5 x raw is the ideal.
+
+each sequentially and with K rounds in flight (default 50), with p50/p99 latency, plus openleadr's
+own create+parse time per message (oadrDistributeEvent and oadrCreatedEvent) as a second baseline.
+Prints `ratio=<dr rounds/s / raw round trips/s>` for the sequential case and `ratio_in_flight=`
+for K in flight, and the p99 goal (p99 <= 4 x two raw round trips at p50). `--profile FILE`
+profiles one DR run with K in flight and prints where the time goes. Exit status 0 whenever the
+measurements ran: it is a report, not a pass/fail test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import gc
+import platform
+import pstats
+import sys
+import time
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from openleadr.messaging import create_message, parse_message
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout, for tests.platform.prosody
+
+from bench_xmpp import RoundTrips, best, measure, raw_round_trips, row
+
+from sgam.platform.conversion import Converter
+from sgam.platform.ems import Der, Ems
+from sgam.platform.iec61850.datamodel import shipped_model
+from sgam.platform.iec61850.node import ServerNode
+from sgam.platform.iec61850.server import AcsiServer
+from sgam.platform.openadr import Vtn, oadr_event
+from sgam.platform.services import Event, Opt
+from sgam.platform.xmpp import Endpoint, Server
+from tests.platform.prosody import Prosody
+
+LIMITS = (30.0, 60.0)  # SIMPLE levels 2 and 1: each round changes the limit, so each sets the DER
+
+
+def event(label: str, number: int) -> Event:
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=5)
+    return Event(f"{label}-{number}", 0, {"der.active_power_limit": LIMITS[number % 2]}, start, timedelta(hours=1))
+
+
+async def dr_rounds(prosody: Prosody, label: str, count: int, in_flight: int,
+                    profiler: cProfile.Profile | None = None) -> RoundTrips:
+    """DR rounds VTN -> EMS -> PV inverter -> EMS -> VTN on fresh accounts of `prosody`."""
+    converter = Converter()
+    server: Server = prosody.server
+    async with AsyncExitStack() as stack:
+        accounts = {name: prosody.account(name) for name in ("vtn", "ems", "pv")}
+        endpoints = {name: await stack.enter_async_context(Endpoint(account, server, name))
+                     for name, account in accounts.items()}
+        pv = ServerNode(endpoints["pv"], AcsiServer(shipped_model("der_pv")), allow=[accounts["ems"].jid])
+        await pv.start()
+        stack.push_async_callback(pv.close)
+        vtn = Vtn(endpoints["vtn"], vtn_id="bench-vtn", converter=converter, vens=[accounts["ems"].jid],
+                  timeout=60)
+        vtn.serve()
+        ems = Ems(endpoints["ems"], ven_id="bench-ems", vtn=endpoints["vtn"].jid, converter=converter,
+                  ders=[Der("pv", endpoints["pv"].jid, "PVDER")])
+        await ems.start()
+        stack.push_async_callback(ems.close)
+        peer = endpoints["ems"].jid
+
+        async def round_trip(number: int) -> None:
+            reply = await vtn.distribute(peer, event(label, number))
+            if reply.opt is not Opt.IN:
+                raise RuntimeError(f"the EMS opted out of round {number}: {reply.reason}")
+
+        if profiler is not None:
+            profiler.enable()
+        try:
+            return await measure("dr round", round_trip, count, in_flight)
+        finally:
+            if profiler is not None:
+                profiler.disable()
+
+
+def openleadr_cost(count: int) -> dict[str, float]:
+    """openleadr's own create + parse time per message, in ms (no transport, no schema check)."""
+    converter = Converter()
+    distribute = oadr_event(event("cost", 0), converter, "http://sgam.example/market/dr", "bench-ems")
+    created = {"response_code": 200, "response_description": "OK", "request_id": "r", "event_id": "cost-0",
+               "modification_number": 0, "opt_type": "optIn"}
+    messages: dict[str, dict[str, Any]] = {
+        "oadrDistributeEvent": {"request_id": "r", "vtn_id": "bench-vtn", "events": [distribute]},
+        "oadrCreatedEvent": {"response": {"response_code": 200, "response_description": "OK", "request_id": "r"},
+                             "ven_id": "bench-ems", "event_responses": [created]},
+    }
+    costs = {}
+    for message_type, payload in messages.items():
+        started = time.perf_counter()
+        for _ in range(count):
+            parse_message(create_message(message_type, **payload))
+        costs[message_type] = 1000 * (time.perf_counter() - started) / count
+    return costs
+
+
+async def benchmark(count: int, in_flight: int, repeat: int, profile: Path | None) -> None:
+    prosody = Prosody()
+    prosody.start()
+    try:
+        requester, responder = prosody.account("asker"), prosody.account("answerer")
+        runs: dict[tuple[str, int], list[RoundTrips]] = {}
+        for attempt in range(repeat):
+            for flight in (1, in_flight):
+                print(f"run {attempt + 1}/{repeat}: raw and dr, {flight} in flight", file=sys.stderr)
+                gc.collect()
+                runs.setdefault(("raw", flight), []).append(
+                    await raw_round_trips(prosody.server, requester, responder, count, flight))
+                gc.collect()
+                runs.setdefault(("dr", flight), []).append(
+                    await dr_rounds(prosody, f"run{attempt}-{flight}", count, flight))
+        costs = openleadr_cost(max(count // 4, 10))
+        print(f"# DR rounds vs raw IQ round trips on one local Prosody (N={count}, best of {repeat} by rate)")
+        print(f"# {platform.machine()}, Python {platform.python_version()}, slixmpp {version('slixmpp')}, "
+              f"openleadr {version('openleadr')}")
+        print(f"{'transport':<12} {'in flight':>9} {'rate':>10} {'median':>10} {'p50 ms':>8} {'p99 ms':>8} "
+              f"{'x raw':>10}")
+        ratios = {}
+        for flight in (1, in_flight):
+            raw, dr = best(runs[("raw", flight)]), best(runs[("dr", flight)])
+            print(row(raw, runs[("raw", flight)], None))
+            print(row(dr, runs[("dr", flight)], raw))
+            ratios[flight] = dr.rate / raw.rate
+        for message_type, cost in costs.items():
+            print(f"# openleadr create+parse {message_type}: {cost:.2f} ms per message")
+        raw_seq, dr_seq = best(runs[("raw", 1)]), best(runs[("dr", 1)])
+        goal = 4 * 2 * raw_seq.p50_ms
+        print(f"# p99 goal (sequential): {dr_seq.p99_ms:.2f} ms <= 4 x two raw round trips = {goal:.2f} ms: "
+              f"{'met' if dr_seq.p99_ms <= goal else 'NOT met'}")
+        print(f"ratio={ratios[1]:.3f}")
+        print(f"ratio_in_flight={ratios[in_flight]:.3f}")
+        if profile is not None:
+            profiler = cProfile.Profile()
+            await dr_rounds(prosody, "profile", count, in_flight, profiler)
+            profiler.dump_stats(profile)
+            pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
+    finally:
+        prosody.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--count", type=int, default=1000, help="rounds per run (default 1000)")
+    parser.add_argument("--in-flight", type=int, default=50, help="concurrent rounds (default 50)")
+    parser.add_argument("-r", "--repeat", type=int, default=3, help="runs per figure (default 3)")
+    parser.add_argument("--profile", type=Path, help="profile one DR run with K in flight into FILE")
+    options = parser.parse_args(argv)
+    asyncio.run(benchmark(options.count, options.in_flight, options.repeat, options.profile))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
