@@ -77,6 +77,8 @@ ACSI_KEYWORDS = {
     "operate": ("Select", "SelectWithValue", "Operate"),
 }
 
+OBJECT_SERVICES = {"operate", "report"}  # keywords that need a data object to act on
+
 
 def as_sent_by(binding: str, names: tuple[str, ...], role: str) -> tuple[str, ...]:
     """The messages among `names` that `role` sends on the binding; a server's requests become its answers."""

@@ -170,6 +170,7 @@ class _Builder:
         self.document, self.scope, self.links, self.table = document, scope, links, table
         self.model = document.model
         self.problems: list[Diagnostic] = []
+        self.unrepresented: set[tuple[str, str]] = set()  # (information, what): reported once
 
     def problem(self, severity: Severity, code: str, message: str, path: tuple[str | int, ...], hint: str) -> None:
         self.problems.append(self.document.diagnostic(severity, code, message, path, hint))
@@ -344,13 +345,15 @@ class _Builder:
     def _acsi_names(self, step: Step, role: str) -> tuple[str, ...]:
         names: list[str] = []
         for info in step.information:
-            for row in self.rows.get(info, []):
-                if row.iec61850:
-                    names.extend(_acsi_for_row(row, step.service))
+            rows = [row for row in self.rows.get(info, []) if row.iec61850]
+            for row in rows:
+                names.extend(_acsi_for_row(row, step.service))
             for mention in self.mentions("information", info):
                 if mention.standard.startswith("IEC 61850"):
                     for word in re.findall(r"[A-Za-z0-9]+", mention.detail.lower()):
-                        names.extend(bindings.ACSI_KEYWORDS.get(word, ()))
+                        # Operate and Report act on data objects: without a row there is nothing to act on.
+                        if rows or word not in bindings.OBJECT_SERVICES:
+                            names.extend(bindings.ACSI_KEYWORDS.get(word, ()))
         if step.service is Service.GET:
             names = [n for n in names if n.startswith("Get")] or names
         elif step.service is Service.REPORT:
@@ -402,8 +405,11 @@ class _Builder:
 
     def _unrepresented(self, step: Step, path: tuple[str | int, ...], what: str, hint: str) -> None:
         for info in step.information:
+            if (info, what) in self.unrepresented:
+                continue
+            self.unrepresented.add((info, what))
             index = next(i for i, x in enumerate(self.model.information) if x.id == info)
-            self.problem(ERROR, "codegen-unrepresented", f"information {info!r} (step {step.number!r}) has no {what}",
+            self.problem(ERROR, "codegen-unrepresented", f"information {info!r} (first in step {step.number!r}) has no {what}",
                          ("information", index, "id"), hint)
 
 

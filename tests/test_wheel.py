@@ -61,3 +61,10 @@ def test_the_installed_tool_writes_a_skeleton_that_validates(installed: Path, tm
     assert run(installed, tmp_path, "new", "uc-fresh").returncode == 0
     result = run(installed, tmp_path, "validate", "--strict", "uc-fresh.yaml")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_installed_tool_generates_a_platform_from_its_templates(installed: Path, tmp_path: Path) -> None:
+    assert (installed / "codegen" / "templates" / "adapter.py.tmpl").is_file()
+    result = run(installed, tmp_path, "codegen", "-q", "-o", "out")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "ems-demand-response" / "adapters" / "ems.py").is_file()

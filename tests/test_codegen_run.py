@@ -1,0 +1,89 @@
+"""`sgam run`: the seed use case played on its generated platform over a real Prosody, step by step."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from codegen.output import write
+from codegen.plan import Plan, build_plans
+from codegen.run import Platform
+from sgam.platform import openadr
+from sgam.platform.iec61850 import acsi
+from sgam.platform.xmpp import RequestFailed
+from sgam.workspace import load_workspace
+from tests.conftest import REPO
+
+SEED = REPO / "usecases" / "ems-demand-response.yaml"
+
+
+def test_every_scenario_of_the_seed_conforms_over_prosody(sgam, tmp_path: Path) -> None:
+    result = sgam("run", SEED, "-o", tmp_path, "--json", "--timeout", "5")
+    assert result.status == 0, result.out + result.err
+    report = json.loads(result.out)
+    assert report["conforms"] is True
+    scenarios = report["scenarios"]
+    assert list(scenarios) == ["sc-enrolment", "sc-dr-event", "sc-cancel", "sc-opt-out"]
+    outcome = {(name, step["step"]): step for name, steps in scenarios.items() for step in steps}
+    # registration, the event with its opt-in and DER control, reporting, cancellation, opt-out
+    for key, message in {("sc-enrolment", "3"): "oadrCreatePartyRegistration",
+                         ("sc-enrolment", "10"): "SetURCBValues",
+                         ("sc-dr-event", "1"): "oadrDistributeEvent", ("sc-dr-event", "2"): "oadrCreatedEvent",
+                         ("sc-dr-event", "6"): "Operate", ("sc-dr-event", "7"): "SetDataValues",
+                         ("sc-dr-event", "8"): "Report", ("sc-dr-event", "10"): "oadrUpdateReport",
+                         ("sc-cancel", "1"): "oadrDistributeEvent", ("sc-cancel", "4"): "Operate",
+                         ("sc-opt-out", "2"): "oadrCreateOpt"}.items():
+        assert (outcome[key]["outcome"], outcome[key]["observed"]) == ("passed", message), key
+    # The oadrResponse after an opt-in has no stanza of its own on XMPP: reported, not passed.
+    assert outcome[("sc-dr-event", "3")]["outcome"] == "not executable"
+    assert outcome[("sc-opt-out", "1")]["outcome"] == "not executable"
+    diagrams = tmp_path / "ems-demand-response" / "diagrams"
+    observed = (diagrams / "sc-dr-event.observed.svg").read_text()
+    assert "oadrDistributeEvent" in observed and "Report" in observed
+    assert (diagrams / "sc-dr-event.specified.svg").read_text().count("<line") > 10
+
+
+def test_one_scenario_alone_makes_the_exchanges_it_presupposes(sgam, tmp_path: Path) -> None:
+    result = sgam("run", SEED, "-o", tmp_path, "--scenario", "sc-cancel", "--timeout", "5")
+    assert result.status == 0, result.out + result.err
+    assert "passed" in result.out and "conforms" in result.err
+
+
+def test_an_unknown_scenario_is_bad_input(sgam, tmp_path: Path) -> None:
+    result = sgam("run", SEED, "-o", tmp_path, "--scenario", "sc-dr-evnt")
+    assert result.status == 2
+    assert "did you mean 'sc-dr-event'?" in result.err
+
+
+@pytest.fixture(scope="module")
+def plan() -> Plan:
+    [seed], _ = build_plans(load_workspace([SEED]))
+    return seed
+
+
+def test_a_stanza_from_an_actor_the_model_does_not_connect_is_rejected(plan: Plan, tmp_path: Path) -> None:
+    folder = write(plan, tmp_path).folder
+
+    async def scenario() -> None:
+        async with Platform(plan, folder, timeout=5) as platform:
+            pv = platform.endpoints["pv-der"]
+            # The PV inverter has no link to the VTN: its OpenADR registration is refused at the VTN...
+            registration = openadr.encode("oadrQueryRegistration", request_id="r1")
+            with pytest.raises(RequestFailed) as refused:
+                await pv.request(plan.actors["vtn"].full_jid, registration, timeout=5)
+            assert refused.value.condition == "forbidden"
+            # ... and no link joins it to the battery either.
+            with pytest.raises(RequestFailed) as refused:
+                await pv.request(plan.actors["battery-der"].full_jid, acsi.encode(acsi.GetServerDirectory()), 5)
+            assert refused.value.condition == "forbidden"
+            # Neither stanza reached an application: nothing from the PV was recorded as received.
+            assert [r for r in platform.trace.records if r.producer == "pv-der" and r.kind == "request"] == []
+            # The linked EMS is served.
+            ems = platform.endpoints["ems"]
+            answer = await ems.request(plan.actors["battery-der"].full_jid, acsi.encode(acsi.GetServerDirectory()), 5)
+            assert isinstance(acsi.decode(answer), acsi.GetServerDirectoryResponse)
+
+    asyncio.run(scenario())
