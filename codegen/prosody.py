@@ -34,49 +34,78 @@ def _openssl(*args: str | Path, cwd: Path) -> None:
     subprocess.run(["openssl", *map(str, args)], cwd=cwd, check=True, capture_output=True)
 
 
+class CertificateAuthority:
+    """A throwaway CA that signs the servers' certificates (and that every client and server trusts)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.cert = folder / "ca.crt"
+        _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=sgam run CA",
+                 "-keyout", "ca.key", "-out", "ca.crt", cwd=folder)
+
+    def issue(self, name: str, domains: list[str]) -> tuple[Path, Path]:
+        """A server certificate naming `domains` (subjectAltName DNS); returns (certificate, key)."""
+        names = ", ".join(f"DNS:{d}" for d in domains)
+        (self.folder / f"{name}.ext").write_text(f"subjectAltName = {names}\n", encoding="utf-8")
+        _openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={domains[0]}",
+                 "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=self.folder)
+        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+                 "-days", "2", "-extfile", f"{name}.ext", "-out", f"{name}.crt", cwd=self.folder)
+        return self.folder / f"{name}.crt", self.folder / f"{name}.key"
+
+
+S2S_PORT = 5269  # the XMPP server-to-server port peers connect to when DNS names no SRV record
+
+
 class LocalProsody:
-    def __init__(self, plan: Plan, accounts: dict[str, str]) -> None:
+    """Prosody for `domains` of the plan (default: all of them on one server).
+
+    For federation, one instance per domain: each listens on its own loopback `address` (c2s on a
+    free port, s2s on 5269) and resolves the other domains through `hosts` (a hosts file given to
+    Prosody's resolver, libunbound), so no system file changes.
+    """
+
+    def __init__(self, plan: Plan, accounts: dict[str, str], *, domains: list[str] | None = None,
+                 address: str = "127.0.0.1", hosts: Path | None = None,
+                 ca: CertificateAuthority | None = None) -> None:
+        self.domains = domains or plan.domains
+        self.address = address
         self.root = Path(tempfile.mkdtemp(prefix="sgam-run-"))
         self.port = free_port()
         self.config = self.root / "prosody.cfg.lua"
         self.log = self.root / "prosody.log"
-        certs = self.root / "certs"
-        certs.mkdir()
         (self.root / "data").mkdir()
-        self.ca_file = certs / "ca.crt"
-        _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=sgam run CA",
-                 "-keyout", "ca.key", "-out", "ca.crt", cwd=certs)
-        names = ", ".join(f"DNS:{d}" for d in plan.domains)
-        (certs / "server.ext").write_text(f"subjectAltName = {names}\n", encoding="utf-8")
-        _openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={plan.domains[0]}",
-                 "-keyout", "server.key", "-out", "server.csr", cwd=certs)
-        _openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-                 "-days", "2", "-extfile", "server.ext", "-out", "server.crt", cwd=certs)
-        globals_ = "\n".join([
+        self.ca = ca or CertificateAuthority(self.root / "certs")
+        cert, key = self.ca.issue("-".join(self.domains), self.domains)
+        settings = [
             f'data_path = "{self.root}/data"',
             f'log = {{ {{ levels = {{ min = "info" }}, to = "file", filename = "{self.log}" }} }}',
-            'interfaces = { "127.0.0.1" }',
+            f'interfaces = {{ "{address}" }}',
             f"c2s_ports = {{ {self.port} }}",
-            "s2s_ports = { }",
+            f"s2s_ports = {{ {S2S_PORT if hosts else ''} }}",
             'limits = { c2s = { rate = "10mb/s"; burst = "10s" } }',
-            f'ssl = {{ key = "{certs}/server.key"; certificate = "{certs}/server.crt" }}',
-        ])
-        pair = (str(certs / "server.crt"), str(certs / "server.key"))
-        self.config.write_text(prosody_config(plan, plan.domains, globals_=globals_,
-                                              certificates={d: pair for d in plan.domains}), encoding="utf-8")
+            f'ssl = {{ key = "{key}"; certificate = "{cert}"; cafile = "{self.ca.cert}" }}',
+        ]
+        if hosts is not None:
+            settings.append(f'unbound = {{ hoststxt = "{hosts}" }}')
+        self.config.write_text(prosody_config(plan, self.domains, globals_="\n".join(settings),
+                                              certificates={d: (str(cert), str(key)) for d in self.domains}),
+                               encoding="utf-8")
         self._user = pwd.getpwnam("prosody") if os.geteuid() == 0 else None
         if self._user is not None:
-            for path in (self.root, *self.root.rglob("*")):
+            for path in (self.root, *self.root.rglob("*"), *self.ca.folder.rglob("*")):
                 shutil.chown(path, self._user.pw_uid, self._user.pw_gid)
         self._process: subprocess.Popen[bytes] | None = None
         for jid, password in accounts.items():
             user, _, domain = jid.partition("@")
-            subprocess.run(["prosodyctl", "--config", str(self.config), "register", user, domain, password],
-                           check=True, capture_output=True, user=self._uid, group=self._gid)
+            if domain in self.domains:
+                subprocess.run(["prosodyctl", "--config", str(self.config), "register", user, domain, password],
+                               check=True, capture_output=True, user=self._uid, group=self._gid)
 
     @property
     def server(self) -> Server:
-        return Server(host="127.0.0.1", port=self.port, ca_file=self.ca_file)
+        return Server(host=self.address, port=self.port, ca_file=self.ca.cert)
 
     @property
     def _uid(self) -> int | None:
@@ -96,7 +125,7 @@ class LocalProsody:
                 self._process = None
                 raise RuntimeError(f"Prosody exited at start; see {self.log}")
             try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                socket.create_connection((self.address, self.port), timeout=0.5).close()
                 return
             except OSError:
                 time.sleep(0.05)

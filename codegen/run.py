@@ -21,7 +21,9 @@ import asyncio
 import importlib
 import importlib.util
 import itertools
+import shutil
 import sys
+import tempfile
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
@@ -34,7 +36,7 @@ from typing import Self
 from codegen import adapters, bindings, config
 from codegen.adapter import Adapter
 from codegen.plan import Plan, Play
-from codegen.prosody import LocalProsody
+from codegen.prosody import CertificateAuthority, LocalProsody
 from sgam.platform import openadr
 from sgam.platform.iec61850 import acsi
 from sgam.platform.services import Event, EventStatus, Opt, Report
@@ -129,11 +131,12 @@ class StepResult:
 class Platform:
     """The generated platform running on a local Prosody: endpoints, adapters and the shared trace."""
 
-    def __init__(self, plan: Plan, folder: Path, timeout: float = 10.0) -> None:
-        self.plan, self.folder, self.timeout = plan, folder, timeout
+    def __init__(self, plan: Plan, folder: Path, timeout: float = 10.0, federated: bool = False) -> None:
+        self.plan, self.folder, self.timeout, self.federated = plan, folder, timeout, federated
         self.trace = Trace()
         self.accounts = config.read_accounts(folder)
-        self.prosody: LocalProsody | None = None
+        self.servers: dict[str, LocalProsody] = {}  # domain -> the Prosody that hosts it
+        self._shared: Path | None = None
         self.adapters: dict[str, Adapter] = {}
         self.endpoints: dict[str, RecordingEndpoint] = {}
         self._event: Event | None = None
@@ -142,14 +145,13 @@ class Platform:
         self._count = itertools.count(1)
 
     async def __aenter__(self) -> Self:
-        self.prosody = LocalProsody(self.plan, self.accounts)
-        self.prosody.start()
         modules = load_adapters(self.folder, self.plan)
         jids = {a.jid: a.id for a in self.plan.actors.values()}
         try:
+            self._provision()
             for actor in self.plan.actors.values():
-                endpoint = RecordingEndpoint(Account(actor.jid, self.accounts[actor.jid]), self.prosody.server,
-                                             self.trace, jids)
+                server = self.servers[actor.domain].server
+                endpoint = RecordingEndpoint(Account(actor.jid, self.accounts[actor.jid]), server, self.trace, jids)
                 await endpoint.start()
                 self.endpoints[actor.id] = endpoint
                 self.adapters[actor.id] = modules[actor.id].start(endpoint)
@@ -165,8 +167,29 @@ class Platform:
             await adapter.stop()
         for endpoint in self.endpoints.values():
             await endpoint.stop()
-        if self.prosody is not None:
-            self.prosody.close()
+        for prosody in {id(p): p for p in self.servers.values()}.values():
+            prosody.close()
+        if self._shared is not None:
+            shutil.rmtree(self._shared, ignore_errors=True)
+
+    def _provision(self) -> None:
+        """One Prosody for every domain; federated, one per domain on its own loopback address, joined by s2s."""
+        if not self.federated:
+            prosody = LocalProsody(self.plan, self.accounts)
+            prosody.start()
+            self.servers = dict.fromkeys(self.plan.domains, prosody)
+            return
+        self._shared = Path(tempfile.mkdtemp(prefix="sgam-federation-"))
+        addresses = {domain: f"127.0.0.{2 + n}" for n, domain in enumerate(self.plan.domains)}
+        hosts = self._shared / "hosts"
+        hosts.write_text("".join(f"{a} {d}\n" for d, a in addresses.items()), encoding="utf-8")
+        hosts.chmod(0o644)
+        self._shared.chmod(0o755)
+        ca = CertificateAuthority(self._shared / "ca")
+        for domain, address in addresses.items():
+            self.servers[domain] = LocalProsody(self.plan, self.accounts, domains=[domain], address=address,
+                                                hosts=hosts, ca=ca)
+            self.servers[domain].start()
 
     # --- checking the steps -----------------------------------------------------------------------
 
@@ -348,9 +371,9 @@ class Platform:
         self._subscribed.add(key)
 
 
-async def run_scenarios(plan: Plan, folder: Path, scenarios: Sequence[str],
-                        timeout: float = 10.0) -> tuple[dict[str, list[StepResult]], list[Observed]]:
+async def run_scenarios(plan: Plan, folder: Path, scenarios: Sequence[str], timeout: float = 10.0,
+                        federated: bool = False) -> tuple[dict[str, list[StepResult]], list[Observed]]:
     """Start the platform once and check each scenario in turn; returns the results and the whole trace."""
-    async with Platform(plan, folder, timeout) as platform:
+    async with Platform(plan, folder, timeout, federated) as platform:
         results = {scenario: await platform.run(scenario) for scenario in scenarios}
         return results, list(platform.trace.records)

@@ -445,11 +445,13 @@ def codegen(paths: tuple[Path, ...], output: Path, catalog_dirs: tuple[Path, ...
 @click.option("--scenario", "-s", "scenarios", multiple=True, help="Play only this scenario (repeatable).")
 @output_option
 @click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for each step's stanza.")
+@click.option("--federated", is_flag=True,
+              help="One Prosody per organisation's domain (loopback addresses 127.0.0.2 ...), joined by s2s.")
 @catalog_option
 @json_option
 @quiet_option
-def run_(usecase: str, scenarios: tuple[str, ...], output: Path, timeout: float, catalog_dirs: tuple[Path, ...],
-         as_json: bool, quiet: bool) -> int:
+def run_(usecase: str, scenarios: tuple[str, ...], output: Path, timeout: float, federated: bool,
+         catalog_dirs: tuple[Path, ...], as_json: bool, quiet: bool) -> int:
     """Play a use case on its generated platform over a local Prosody and check the stanzas against its steps.
 
     USECASE is a use-case file, or the id of a use case under the default paths.
@@ -477,7 +479,7 @@ def run_(usecase: str, scenarios: tuple[str, ...], output: Path, timeout: float,
                    f"known: {', '.join(plan.scenarios)}", err=True)
         return BAD_INPUT
     folder = write(plan, output).folder
-    results, _ = asyncio.run(run_scenarios(plan, folder, list(scenarios or plan.scenarios), timeout))
+    results, _ = asyncio.run(run_scenarios(plan, folder, list(scenarios or plan.scenarios), timeout, federated))
     failed = sum(r.outcome == "failed" for items in results.values() for r in items)
     lifelines = sorted({a for items in results.values() for r in items for a in (r.play.producer, r.play.receiver)
                         if a}, key=lambda a: (a not in plan.actors, a))

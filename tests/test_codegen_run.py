@@ -87,3 +87,21 @@ def test_a_stanza_from_an_actor_the_model_does_not_connect_is_rejected(plan: Pla
             assert isinstance(acsi.decode(answer), acsi.GetServerDirectoryResponse)
 
     asyncio.run(scenario())
+
+
+def test_the_organisations_run_their_own_servers_federated_over_authenticated_s2s(plan: Plan, tmp_path: Path) -> None:
+    folder = write(plan, tmp_path).folder
+
+    async def scenario() -> None:
+        async with Platform(plan, folder, timeout=5, federated=True) as platform:
+            customer, aggregator = platform.servers["customer.example"], platform.servers["aggregator.example"]
+            assert customer is not aggregator and customer.address != aggregator.address
+            assert platform.endpoints["ems"].server.port == customer.port
+            results = await platform.run("sc-dr-event")
+            assert {r.outcome for r in results} == {"passed", "not executable"}
+            for server, peer in ((customer, "aggregator.example"), (aggregator, "customer.example")):
+                log = server.log.read_text()
+                assert f"Outgoing s2s connection {server.domains[0]}->{peer} complete" in log
+                assert "Stream encrypted (TLSv1" in log
+
+    asyncio.run(scenario())
