@@ -4,8 +4,9 @@ A generated module (`OUT/adapters/<actor>.py`) holds the actor's configuration a
 :func:`build` with its hooks module. Everything protocol-specific comes from `sgam.platform`:
 
 * ``vtn``: :class:`sgam.platform.openadr.Vtn`, serving the VENs the links allow;
-* ``ven``: :class:`sgam.platform.openadr.Ven` towards its VTN, with one DataStore per DER it is
-  the client of (those become its report resources); ``hooks.on_event`` decides on events;
+* ``ven``: :class:`sgam.platform.openadr.Ven` towards its VTN (the first one: the runtime's VEN
+  serves one VTN per endpoint), with one DataStore per DER it is the client of (those become its
+  report resources); ``hooks.on_event`` decides on events;
 * ``client``: :class:`sgam.platform.iec61850.node.AcsiClient` wrapped by
   :class:`sgam.platform.conversion.Iec61850Names`, so the application speaks common names;
 * ``server``: an :class:`AcsiServer` hosting a shipped IEC 61850-7-420 model, served by a
@@ -79,9 +80,10 @@ def build(endpoint: Endpoint, config: Mapping[str, Any], hooks: ModuleType, fold
             adapter.services.connect(jid, adapter.names)
         adapter.stores = {resource: DataStore(converter.specs) for resource in config["resources"]}
     if "ven" in roles:
+        # A VEN reports the DERs it is the client of; without any, it reports itself as one resource.
+        adapter.stores = adapter.stores or {config["actor"]: DataStore(converter.specs)}
         adapter.ven = Ven(endpoint, ven_id=config["actor"], vtn=config["peers"]["vtn"][0], converter=converter,
-                          resources=adapter.stores or {config["actor"]: DataStore(converter.specs)},
-                          on_event=hooks.on_event)
+                          resources=adapter.stores, on_event=hooks.on_event)
     if "server" in roles:
         adapter.server = AcsiServer(shipped_model(config["model"]))
         adapter.server.on_write(hooks.on_write)

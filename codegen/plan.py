@@ -19,7 +19,8 @@ and nothing else. The rules it applies:
   binding (codegen.bindings) are kept.
 * **Not executable.** A step is not played when it moves no information, has no receiver or
   stays inside one actor, names an actor that is not on the platform, runs on a link without
-  XMPP or without a binding, or when its producer's role sends none of its messages. Such steps
+  XMPP or without a binding, goes to a VEN's second VTN (the runtime's VEN serves one VTN per
+  endpoint: the first by id), or when its producer's role sends none of its messages. Such steps
   are listed with the reason, never counted as passed.
 * **Errors** (codegen and run stop, exit 2): a step between two hosted actors that no link joins;
   information on an IEC 61850 step with no IEC 61850 representation (no row, no ACSI service);
@@ -388,6 +389,9 @@ class _Builder:
         if connection is None:
             return skip("their link carries no XMPP binding")
         role = bindings.ROLES[connection.binding][0 if step.producer == connection.serving else 1]
+        vtns = plan.peers(connection.calling, "openadr", "vtn") if connection.binding == "openadr" else []
+        if vtns and connection.serving != vtns[0]:
+            return skip(f"the runtime's VEN serves one VTN per endpoint; {connection.calling!r} serves {vtns[0]!r}")
         if connection.binding == "openadr":
             names = bindings.as_sent_by("openadr", self._oadr_names(step), role)
             if not self._oadr_names(step):

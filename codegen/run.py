@@ -10,7 +10,8 @@ A step passes when, after the stanza that passed the previous step of its scenar
 a stanza from the step's producer to its receiver carrying one of the step's messages (plan.Play).
 If none is there yet, the step is played: its producer sends the request, or, when the step is an
 answer, its receiver sends the request the answer belongs to; a report is played by the server
-changing a measurement. Plays that need an earlier exchange (an event before a cancellation, a
+changing a measurement. A play that is refused (an OpenADR status code, an ACSI error, a value the
+conversion table rejects) fails its step. Plays that need an earlier exchange (an event before a cancellation, a
 registration before an event, a report subscription before telemetry) make it first. A step the
 platform cannot play is listed as not executable. The run conforms when no step failed.
 """
@@ -140,7 +141,7 @@ class Platform:
         self.adapters: dict[str, Adapter] = {}
         self.endpoints: dict[str, RecordingEndpoint] = {}
         self._event: Event | None = None
-        self._registered = False
+        self._registered: set[str] = set()  # VENs registered with their VTN
         self._subscribed: set[str] = set()
         self._count = itertools.count(1)
 
@@ -163,6 +164,7 @@ class Platform:
         return self
 
     async def __aexit__(self, *_: object) -> None:
+        await self._settle()
         for adapter in self.adapters.values():
             await adapter.stop()
         for endpoint in self.endpoints.values():
@@ -171,6 +173,17 @@ class Platform:
             prosody.close()
         if self._shared is not None:
             shutil.rmtree(self._shared, ignore_errors=True)
+
+    async def _settle(self, quiet: float = 0.2, longest: float = 3.0) -> None:
+        """Let exchanges in flight (a report sent on a last change) finish before the endpoints stop."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + longest
+        while loop.time() < deadline:
+            self.trace.changed.clear()
+            try:
+                await asyncio.wait_for(self.trace.changed.wait(), quiet)
+            except TimeoutError:
+                return
 
     def _provision(self) -> None:
         """One Prosody for every domain; federated, one per domain on its own loopback address, joined by s2s."""
@@ -205,10 +218,10 @@ class Platform:
             if found is None:
                 try:
                     await self._play(play)
+                    found = await self._wait(play, cursor)
                 except Exception as error:  # noqa: BLE001 - a refused or failed play fails the step, with the reason
                     note = f"{type(error).__name__}: {error}"
-                found = await self._wait(play, cursor)
-            if found is None:
+            if found is None or note:  # a play that was refused or failed fails its step, stanza or not
                 results.append(StepResult(play, "failed", note=note or "no matching stanza observed"))
                 continue
             cursor = found + 1
@@ -256,7 +269,7 @@ class Platform:
         elif request in ("oadrCreatePartyRegistration", "oadrRegisterReport"):
             assert adapter.ven is not None
             await adapter.ven.register()
-            self._registered = True
+            self._registered.add(actor)
         elif request == "oadrDistributeEvent":
             await self._distribute(actor, peer, cancel=play.service == "CANCEL")
         elif request == "oadrCreateReport":
@@ -272,11 +285,11 @@ class Platform:
             raise NotImplementedError(f"sgam run cannot play {request} yet")
 
     async def _ensure_registered(self, ven: str) -> None:
-        if not self._registered:
+        if ven not in self._registered:
             ven_role = self.adapters[ven].ven
             assert ven_role is not None
             await ven_role.register()
-            self._registered = True
+            self._registered.add(ven)
 
     async def _distribute(self, vtn: str, ven: str, cancel: bool) -> None:
         await self._ensure_registered(ven)

@@ -389,19 +389,32 @@ def new(usecase_id: str, output: Path | None, force: bool) -> int:
     return OK
 
 
-def _plans(workspace: Workspace, quiet: bool) -> list[Any] | None:
-    """The platform plans of the loaded use cases, or None after showing the errors that stop codegen."""
+def _plans(workspace: Workspace, quiet: bool, usecase: str | None = None) -> list[Any] | None:
+    """The platform plans of the loaded use cases (or of one), or None after showing the errors that stop codegen."""
     from codegen.plan import build_plans
 
     if _usable(workspace, quiet) is None:
         return None
     plans, problems = build_plans(workspace)
+    if usecase is not None:
+        files = {d.source.name for d in workspace.repo.usecases if d.model.id == usecase}
+        plans = [p for p in plans if p.usecase == usecase]
+        problems = [d for d in problems if d.file in files]
     errors, _ = _counts(problems)
     _report(problems if errors or not quiet else [], err=True)
     if errors:
         click.echo("stopped: the platform cannot be generated until the errors above are fixed", err=True)
         return None
     return plans
+
+
+def _write_platform(plan: Any, output: Path) -> Any:
+    from codegen.output import write
+
+    written = write(plan, output)
+    for hook in written.kept_hooks:
+        click.echo(f"{written.folder / hook}: kept (you changed it; the generated version is not written)", err=True)
+    return written
 
 
 output_option = click.option("--output", "-o", type=click.Path(path_type=Path, file_okay=False),
@@ -416,17 +429,12 @@ output_option = click.option("--output", "-o", type=click.Path(path_type=Path, f
 @quiet_option
 def codegen(paths: tuple[Path, ...], output: Path, catalog_dirs: tuple[Path, ...], as_json: bool, quiet: bool) -> int:
     """Generate the XMPP platform of the use cases: conversion tables, adapters, accounts, Prosody configuration."""
-    from codegen.output import write
-
     plans = _plans(_load(paths, catalog_dirs, False, quiet), quiet)
     if plans is None:
         return BAD_INPUT
     done = []
     for plan in plans:
-        written = write(plan, output)
-        for hook in written.kept_hooks:
-            click.echo(f"{written.folder / hook}: kept (you changed it; the generated version is not written)",
-                       err=True)
+        written = _write_platform(plan, output)
         done.append({"usecase": plan.usecase, "folder": str(written.folder), "files": written.files,
                      "kept_hooks": written.kept_hooks, "actors": sorted(plan.actors)})
     if as_json:
@@ -458,19 +466,25 @@ def run_(usecase: str, scenarios: tuple[str, ...], output: Path, timeout: float,
     """
     import asyncio
 
-    from codegen.output import write
     from codegen.run import run_scenarios
     from codegen.sequence import sequence_svg
 
     path = Path(usecase)
-    plans = _plans(_load((path,) if path.exists() else (), catalog_dirs, False, quiet), quiet)
+    workspace = _load((path,) if path.exists() else (), catalog_dirs, False, quiet)
+    plans = _plans(workspace, quiet, None if path.exists() else usecase)
     if plans is None:
         return BAD_INPUT
-    chosen = [p for p in plans if path.exists() or p.usecase == usecase]
+    chosen = plans
     if len(chosen) != 1:
-        known = [p.usecase for p in plans]
-        click.echo(f"error: {usecase!r} names {'no' if not chosen else 'more than one'} use case on the platform; "
-                   f"{did_you_mean(usecase, known)}known: {', '.join(known) or 'none'}", err=True)
+        known = [d.model.id for d in workspace.repo.usecases]
+        if len(chosen) > 1:
+            problem = f"{usecase} holds {len(chosen)} use cases on the platform\n    hint: give one file"
+        elif path.exists() or usecase in known:
+            problem = (f"{usecase} puts no actor on the platform\n    hint: a link must name XMPP and "
+                       "OpenADR 2.0b or IEC 61850-8-2 (`sgam codegen` lists what it found)")
+        else:
+            problem = f"no use case {usecase!r}\n    hint: {did_you_mean(usecase, known)}known: {', '.join(known)}"
+        click.echo(f"error: {problem}", err=True)
         return BAD_INPUT
     plan = chosen[0]
     unknown = [s for s in scenarios if s not in plan.scenarios]
@@ -478,7 +492,7 @@ def run_(usecase: str, scenarios: tuple[str, ...], output: Path, timeout: float,
         click.echo(f"error: no scenario {unknown[0]!r} in {plan.usecase}; {did_you_mean(unknown[0], plan.scenarios)}"
                    f"known: {', '.join(plan.scenarios)}", err=True)
         return BAD_INPUT
-    folder = write(plan, output).folder
+    folder = _write_platform(plan, output).folder
     results, _ = asyncio.run(run_scenarios(plan, folder, list(scenarios or plan.scenarios), timeout, federated))
     failed = sum(r.outcome == "failed" for items in results.values() for r in items)
     lifelines = sorted({a for items in results.values() for r in items for a in (r.play.producer, r.play.receiver)

@@ -185,3 +185,28 @@ def test_a_broken_variant_fails_with_located_messages(sgam, tmp_path: Path) -> N
     assert any("error[codegen-unrepresented]" in line and "'inf-der-control'" in line for line in lines)
     assert no_link[0].startswith(f"{broken}:") and no_link[0].split(":")[1].isdigit()  # file:line:column
     assert not (tmp_path / "out").exists()
+
+
+def test_data_models_without_rows_and_conflicting_items_are_located_warnings(sgam, tmp_path: Path) -> None:
+    shutil.copy(REPO / "usecases" / "library.yaml", tmp_path)
+    anchor = "    data_models: [IEC 61850-7-420 DWMX (WMaxSptPct), IEC 61850-7-2 Operate]\n"
+    text = SEED.read_text()
+    assert anchor in text
+    renamed = "    items:\n      - {common: der.pv_cap, iec61850: DWMX1.WMaxSptPct.setMag.f, kind: float, unit: '%'}\n"
+    variant = tmp_path / "ems-demand-response.yaml"
+    variant.write_text(text.replace(anchor, anchor + renamed))
+    result = sgam("codegen", tmp_path, "-o", tmp_path / "out")
+    assert result.status == 0, result.err
+    lines = variant.read_text().splitlines()
+    found: dict[str, list[tuple[str, str]]] = {}  # code -> (the text at the reported line:column, message)
+    for line in result.err.splitlines():
+        if "warning[codegen-" in line:
+            where, _, rest = line.partition(": warning[")
+            code, _, message = rest.partition("]: ")
+            _, row, column = where.rsplit(":", 2)
+            found.setdefault(code, []).append((lines[int(row) - 1][int(column) - 1:], message))
+    [(conflict_at, conflict)] = found["codegen-conflict"]
+    assert conflict_at.startswith("der.pv_cap") and "'der.active_power_limit' in the shipped table" in conflict
+    assert any(at.startswith("IEC 61850-7-420 DSTO (DEROpSt)") for at, _ in found["codegen-no-row"])
+    manifest = json.loads((tmp_path / "out" / "ems-demand-response" / "manifest.json").read_text())
+    assert manifest["usecase"] == "ems-demand-response"

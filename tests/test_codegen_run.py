@@ -105,3 +105,17 @@ def test_the_organisations_run_their_own_servers_federated_over_authenticated_s2
                 assert "Stream encrypted (TLSv1" in log
 
     asyncio.run(scenario())
+
+
+def test_a_refused_step_fails_the_run_with_the_reason(sgam, tmp_path: Path) -> None:
+    assert sgam("codegen", SEED, "-o", tmp_path, "-q").status == 0
+    hooks = tmp_path / "ems-demand-response" / "adapters" / "hooks_ems.py"
+    # The user's EMS asks for a PV limit of 150 %: the conversion table refuses it before it is sent.
+    hooks.write_text(hooks.read_text() + "\n\ndef value_for(common_name, kind, step):\n"
+                     "    return {'bool': True}.get(kind, 150.0)\n")
+    result = sgam("run", SEED, "-o", tmp_path, "--scenario", "sc-dr-event", "--timeout", "3", "--json")
+    assert result.status == 4
+    assert "hooks_ems.py: kept" in result.err
+    steps = {s["step"]: s for s in json.loads(result.out)["scenarios"]["sc-dr-event"]}
+    assert steps["7"]["outcome"] == "failed" and "150" in steps["7"]["note"]
+    assert steps["1"]["outcome"] == "passed"
