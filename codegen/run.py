@@ -112,6 +112,8 @@ class RecordingEndpoint(Endpoint):
 def load_adapters(folder: Path, plan: Plan) -> dict[str, ModuleType]:
     """Import the generated adapter modules of `folder` (OUT/<use case>) as one package."""
     package = f"sgam_platform_{adapters.module_name(plan.usecase)}"
+    for name in [n for n in sys.modules if n == package or n.startswith(f"{package}.")]:
+        del sys.modules[name]  # another folder's copy, or this one before it was regenerated
     init = folder / "adapters" / adapters.PACKAGE
     spec = importlib.util.spec_from_file_location(package, init, submodule_search_locations=[str(init.parent)])
     assert spec is not None and spec.loader is not None
