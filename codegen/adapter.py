@@ -13,11 +13,20 @@ A generated module (`OUT/adapters/<actor>.py`) holds the actor's configuration a
   :class:`ServerNode` to the clients the links allow; ``hooks.on_write`` hears client writes.
 
 The EMS of the seed is ``ven`` + ``client`` on one endpoint: the two roles in one device.
+
+A generated module also runs on its own, on the device: ``python -m adapters.<actor> --host H
+--port P --ca CA.pem`` (from the use case's folder) logs in with the password of the generated
+secrets file and serves until it is stopped (SIGTERM or Ctrl-C).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -30,7 +39,7 @@ from sgam.platform.iec61850.node import AcsiClient, ServerNode
 from sgam.platform.iec61850.server import AcsiServer
 from sgam.platform.openadr import Ven, Vtn
 from sgam.platform.services import CommonServices
-from sgam.platform.xmpp import Endpoint
+from sgam.platform.xmpp import Account, Endpoint, Server, TransportError
 
 
 @dataclass
@@ -89,3 +98,42 @@ def build(endpoint: Endpoint, config: Mapping[str, Any], hooks: ModuleType, fold
         adapter.server.on_write(hooks.on_write)
         adapter.node = ServerNode(endpoint, adapter.server, allow=config["allow"]["iec61850"])
     return adapter
+
+
+def main(config: Mapping[str, Any], hooks: ModuleType, folder: Path, argv: Sequence[str] | None = None) -> int:
+    """Run one generated adapter as a process until SIGTERM/SIGINT; 2 when it cannot log in."""
+    parser = argparse.ArgumentParser(prog=f"python -m adapters.{config['module']}", description=f"adapter of {config['jid']}")
+    parser.add_argument("--host", default="127.0.0.1", help="XMPP server to connect to")
+    parser.add_argument("--port", type=int, default=5222)
+    parser.add_argument("--ca", type=Path, required=True, help="CA certificate that signed the server's certificate")
+    parser.add_argument("--secrets", type=Path, default=folder.parent / "secrets" / "accounts.json")
+    args = parser.parse_args(argv)
+    try:
+        password = json.loads(args.secrets.read_text(encoding="utf-8"))["accounts"][config["jid"]]
+    except (OSError, ValueError, KeyError) as error:
+        print(f"{args.secrets}: error: no password for {config['jid']} ({error})\n    hint: run `sgam codegen` to "
+              "write the accounts", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_serve(config, hooks, folder, Account(config["jid"], password), Server(args.host, args.port, args.ca)))
+    except TransportError as error:
+        print(f"{config['jid']}: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+async def _serve(config: Mapping[str, Any], hooks: ModuleType, folder: Path, account: Account, server: Server) -> None:
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopped.set)
+    endpoint = Endpoint(account, server)
+    await endpoint.start()
+    adapter = build(endpoint, config, hooks, folder)
+    await adapter.start()
+    print(f"{endpoint.jid}: serving as {', '.join(config['roles'])}", flush=True)
+    try:
+        await stopped.wait()
+    finally:
+        await adapter.stop()
+        await endpoint.stop()

@@ -29,7 +29,8 @@ def adapter_module(plan: Plan, actor: str) -> str:
     me = plan.actors[actor]
     return template("adapter.py.tmpl").substitute(
         actor=actor, name=me.name, usecase=plan.usecase, file=plan.file, roles=", ".join(me.roles),
-        module=module_name(actor), config=json.dumps(adapter_config(plan, actor), indent=4),
+        module=module_name(actor),
+        config=json.dumps({**adapter_config(plan, actor), "module": module_name(actor)}, indent=4),
     )
 
 

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from codegen.output import write
 from codegen.plan import Plan, build_plans
+from codegen.prosody import LocalProsody
 from codegen.run import Platform
 from sgam.platform import openadr
 from sgam.platform.iec61850 import acsi
-from sgam.platform.xmpp import RequestFailed
+from sgam.platform.xmpp import Account, Endpoint, RequestFailed
 from sgam.workspace import load_workspace
 from tests.conftest import REPO
 
@@ -119,3 +123,41 @@ def test_a_refused_step_fails_the_run_with_the_reason(sgam, tmp_path: Path) -> N
     steps = {s["step"]: s for s in json.loads(result.out)["scenarios"]["sc-dr-event"]}
     assert steps["7"]["outcome"] == "failed" and "150" in steps["7"]["note"]
     assert steps["1"]["outcome"] == "passed"
+
+
+def test_a_generated_adapter_runs_as_its_own_process(plan: Plan, tmp_path: Path) -> None:
+    folder = write(plan, tmp_path).folder
+    accounts = json.loads((folder / "secrets" / "accounts.json").read_text())["accounts"]
+    prosody = LocalProsody(plan, accounts)
+    prosody.start()
+    vtn = subprocess.Popen([sys.executable, "-m", "adapters.vtn", "--host", "127.0.0.1", "--port", str(prosody.port),
+                            "--ca", str(prosody.ca.cert)], cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True)
+    try:
+        assert vtn.stdout is not None
+        assert vtn.stdout.readline().strip() == "vtn@aggregator.example/sgam: serving as vtn"
+
+        async def query() -> str:
+            async with Endpoint(Account("ems@customer.example", accounts["ems@customer.example"]),
+                                prosody.server) as ems:
+                features, _ = await ems.discover(plan.actors["vtn"].full_jid)
+                assert openadr.FEATURE in features
+                answer = await ems.request(plan.actors["vtn"].full_jid,
+                                           openadr.encode("oadrQueryRegistration", request_id="q1"), 5)
+                return openadr.decode(answer)[0]
+
+        assert asyncio.run(query()) == "oadrCreatedPartyRegistration"
+    finally:
+        vtn.send_signal(signal.SIGTERM)
+        status = vtn.wait(timeout=10)
+        prosody.close()
+    assert status == 0, vtn.stderr.read() if vtn.stderr else ""
+
+
+def test_a_generated_adapter_without_its_password_exits_2_with_a_hint(plan: Plan, tmp_path: Path) -> None:
+    folder = write(plan, tmp_path).folder
+    (folder / "secrets" / "accounts.json").write_text('{"accounts": {}}')
+    result = subprocess.run([sys.executable, "-m", "adapters.vtn", "--ca", "ca.pem"], cwd=folder,
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 2
+    assert "no password for vtn@aggregator.example" in result.stderr and "sgam codegen" in result.stderr
