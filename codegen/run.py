@@ -7,7 +7,9 @@ returns. Each record is (producer, receiver, message name); the records of all e
 trace, in the order they were observed.
 
 A step passes when, after the stanza that passed the previous step of its scenario, the trace holds
-a stanza from the step's producer to its receiver carrying one of the step's messages (plan.Play).
+a stanza from the step's producer to its receiver carrying one of the step's messages (plan.Play)
+and, when the stanza is about data, about the step's information: an ACSI object reference of one of
+its conversion rows, or one of its OpenADR signal or report names.
 If none is there yet, the step is played: its producer sends the request, or, when the step is an
 answer, its receiver sends the request the answer belongs to; a report is played by the server
 changing a measurement. A play that is refused (an OpenADR status code, an ACSI error, a value the
@@ -50,6 +52,7 @@ class Observed:
     receiver: str
     message: str
     kind: str  # request, answer, message, error
+    items: tuple[str, ...] = ()  # what it is about: ACSI object references, OpenADR signal and report names
 
 
 @dataclass
@@ -74,6 +77,32 @@ def message_name(payload: ET.Element | None) -> str:
     return local
 
 
+OADR_ITEMS = {"signalName", "reportName"}
+
+
+def payload_items(payload: ET.Element | None) -> tuple[str, ...]:
+    """The data a payload is about: ACSI object references (data set members for a report), OpenADR
+    signal and report names. Empty for payloads about no data (directories, acknowledgements)."""
+    if payload is None:
+        return ()
+    if payload.tag.startswith(f"{{{acsi.NAMESPACE}}}"):
+        try:
+            message = acsi.decode(payload)
+        except acsi.AcsiDecodeError:
+            return ()
+        if isinstance(message, acsi.Report):
+            return tuple(entry.ref for entry in message.entries)
+        ref = getattr(message, "ref", None)
+        return (ref,) if isinstance(ref, str) else ()
+    return tuple(dict.fromkeys(e.text or "" for e in payload.iter() if e.tag.rpartition("}")[2] in OADR_ITEMS))
+
+
+def _about(reference: str, row: str) -> bool:
+    """Whether an observed 'LD/LN.DO[.DA]' and a table row 'LN.DO[.DA]' name the same data (at any depth)."""
+    local = reference.partition("/")[2] or reference
+    return row == local or row.startswith(f"{local}.") or local.startswith(f"{row}.")
+
+
 class RecordingEndpoint(Endpoint):
     """An Endpoint that records the stanzas reaching it (after the allow-list) into a trace."""
 
@@ -87,14 +116,16 @@ class RecordingEndpoint(Endpoint):
 
     def serve(self, namespace: str, handler: Handler, allow: Iterable[str]) -> None:
         async def recorded(sender: str, payload: ET.Element) -> ET.Element | None:
-            self.trace.add(Observed(self._actor(sender), self.me, message_name(payload), "request"))
+            self.trace.add(Observed(self._actor(sender), self.me, message_name(payload), "request",
+                                    payload_items(payload)))
             return await handler(sender, payload)
 
         super().serve(namespace, recorded, allow)
 
     def on_message(self, namespace: str, handler: MessageHandler, allow: Iterable[str]) -> None:
         async def recorded(sender: str, payload: ET.Element) -> None:
-            self.trace.add(Observed(self._actor(sender), self.me, message_name(payload), "message"))
+            self.trace.add(Observed(self._actor(sender), self.me, message_name(payload), "message",
+                                    payload_items(payload)))
             await handler(sender, payload)
 
         super().on_message(namespace, recorded, allow)
@@ -215,7 +246,7 @@ class Platform:
             if not play.executable:
                 results.append(StepResult(play, "not executable", note=play.reason))
                 continue
-            found = self._find(play, cursor)
+            found = self.match(play, cursor)
             note = ""
             if found is None:
                 try:
@@ -230,17 +261,30 @@ class Platform:
             results.append(StepResult(play, "passed", self.trace.records[found]))
         return results
 
-    def _find(self, play: Play, start: int) -> int | None:
+    def match(self, play: Play, start: int) -> int | None:
+        """Index of the first record from `start` on that passes `play`, if any."""
         for index in range(start, len(self.trace.records)):
             record = self.trace.records[index]
-            if (record.producer, record.receiver) == (play.producer, play.receiver) and record.message in play.messages:
+            if (record.producer, record.receiver) == (play.producer, play.receiver) and record.message in play.messages \
+                    and self._carries(play, record):
                 return index
         return None
+
+    def _carries(self, play: Play, record: Observed) -> bool:
+        """Whether a stanza about data is about the step's information (its conversion rows)."""
+        if not record.items or record.kind == "answer":
+            return True  # answers and payloads about no data are matched by message alone
+        rows = [r for r in self.plan.rows if r.information in play.information]
+        if play.binding == "iec61850":
+            wanted = [r.iec61850 for r in rows if r.iec61850]
+            return not wanted or any(_about(item, row) for item in record.items for row in wanted)
+        names = {r.openadr.partition("/")[0] for r in rows if r.openadr}
+        return not names or bool(names & set(record.items))
 
     async def _wait(self, play: Play, start: int) -> int | None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
-        while (found := self._find(play, start)) is None and loop.time() < deadline:
+        while (found := self.match(play, start)) is None and loop.time() < deadline:
             self.trace.changed.clear()
             try:
                 await asyncio.wait_for(self.trace.changed.wait(), deadline - loop.time())

@@ -509,7 +509,8 @@ def run_(usecase: str, scenarios: tuple[str, ...], output: Path, timeout: float,
         click.echo(json.dumps({"usecase": plan.usecase, "conforms": not failed, "scenarios": {
             scenario: [{"step": r.play.number, "producer": r.play.producer, "receiver": r.play.receiver,
                         "expected": list(r.play.messages), "outcome": r.outcome,
-                        "observed": r.observed.message if r.observed else None, "note": r.note} for r in items]
+                        "observed": r.observed.message if r.observed else None,
+                        "about": list(r.observed.items) if r.observed else [], "note": r.note} for r in items]
             for scenario, items in results.items()}}, indent=2))
     elif not quiet or failed:
         table = Table("scenario", "step", "producer -> receiver", "expected", "observed", "result", box=None)

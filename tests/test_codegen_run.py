@@ -14,7 +14,7 @@ import pytest
 from codegen.output import write
 from codegen.plan import Plan, build_plans
 from codegen.prosody import LocalProsody
-from codegen.run import Platform
+from codegen.run import Observed, Platform
 from sgam.platform import openadr
 from sgam.platform.iec61850 import acsi
 from sgam.platform.xmpp import Account, Endpoint, RequestFailed
@@ -41,6 +41,12 @@ def test_every_scenario_of_the_seed_conforms_over_prosody(sgam, tmp_path: Path) 
                          ("sc-cancel", "1"): "oadrDistributeEvent", ("sc-cancel", "4"): "Operate",
                          ("sc-opt-out", "2"): "oadrCreateOpt"}.items():
         assert (outcome[key]["outcome"], outcome[key]["observed"]) == ("passed", message), key
+    # Each stanza was about the step's information: its conversion rows' references and names.
+    assert outcome[("sc-dr-event", "1")]["about"] == ["SIMPLE"]
+    assert outcome[("sc-dr-event", "5")]["about"] == ["BATTDER/FSCH1.ValASG001"]
+    assert outcome[("sc-dr-event", "6")]["about"] == ["BATTDER/FSCH1.EnaReq"]
+    assert outcome[("sc-dr-event", "7")]["about"] == ["PVDER/DWMX1.WMaxSptPct"]
+    assert outcome[("sc-dr-event", "10")]["about"] == ["TELEMETRY_USAGE"]
     # The oadrResponse after an opt-in has no stanza of its own on XMPP: reported, not passed.
     assert outcome[("sc-dr-event", "3")]["outcome"] == "not executable"
     assert outcome[("sc-opt-out", "1")]["outcome"] == "not executable"
@@ -161,3 +167,15 @@ def test_a_generated_adapter_without_its_password_exits_2_with_a_hint(plan: Plan
                             capture_output=True, text=True, check=False)
     assert result.returncode == 2
     assert "no password for vtn@aggregator.example" in result.stderr and "sgam codegen" in result.stderr
+
+
+def test_a_stanza_about_other_data_does_not_pass_a_step(plan: Plan, tmp_path: Path) -> None:
+    platform = Platform(plan, write(plan, tmp_path).folder)
+    lift_cap = next(p for p in plan.scenarios["sc-dr-event"] if p.number == "7")  # PV DWMX WMaxSptPct
+    platform.trace.records.append(Observed("ems", "pv-der", "SetDataValues", "request", ("PVDER/FSCH1.ValASG001",)))
+    assert platform.match(lift_cap, 0) is None
+    platform.trace.records.append(Observed("ems", "battery-der", "SetDataValues", "request",
+                                           ("BATTDER/DWMX1.WMaxSptPct",)))
+    assert platform.match(lift_cap, 0) is None  # the right data at the wrong receiver
+    platform.trace.records.append(Observed("ems", "pv-der", "SetDataValues", "request", ("PVDER/DWMX1.WMaxSptPct",)))
+    assert platform.match(lift_cap, 0) == 2
