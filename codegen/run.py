@@ -40,6 +40,7 @@ from codegen import adapters, bindings, config
 from codegen.adapter import Adapter
 from codegen.plan import Plan, Play
 from codegen.prosody import CertificateAuthority, LocalProsody
+from codegen.sequence import Arrow, sequence_svg
 from sgam.platform import openadr
 from sgam.platform.iec61850 import acsi
 from sgam.platform.services import Event, EventStatus, Opt, Report
@@ -173,6 +174,7 @@ class Platform:
         self._shared: Path | None = None
         self.adapters: dict[str, Adapter] = {}
         self.endpoints: dict[str, RecordingEndpoint] = {}
+        self.started: dict[str, int] = {}  # scenario -> index of its first record in the trace
         self._event: Event | None = None
         self._registered: set[str] = set()  # VENs registered with their VTN
         self._subscribed: set[str] = set()
@@ -241,7 +243,7 @@ class Platform:
 
     async def run(self, scenario: str) -> list[StepResult]:
         results: list[StepResult] = []
-        cursor = len(self.trace.records)
+        cursor = self.started[scenario] = len(self.trace.records)
         for play in self.plan.scenarios[scenario]:
             if not play.executable:
                 results.append(StepResult(play, "not executable", note=play.reason))
@@ -430,9 +432,32 @@ class Platform:
         self._subscribed.add(key)
 
 
+@dataclass
+class ScenarioRun:
+    results: list[StepResult]
+    records: list[Observed]  # every stanza observed while the scenario ran, in order
+
+
 async def run_scenarios(plan: Plan, folder: Path, scenarios: Sequence[str], timeout: float = 10.0,
-                        federated: bool = False) -> tuple[dict[str, list[StepResult]], list[Observed]]:
-    """Start the platform once and check each scenario in turn; returns the results and the whole trace."""
+                        federated: bool = False) -> dict[str, ScenarioRun]:
+    """Start the platform once and check each scenario in turn, in the order given."""
     async with Platform(plan, folder, timeout, federated) as platform:
         results = {scenario: await platform.run(scenario) for scenario in scenarios}
-        return results, list(platform.trace.records)
+    ends = [*(platform.started[s] for s in scenarios[1:]), len(platform.trace.records)]
+    return {s: ScenarioRun(results[s], platform.trace.records[platform.started[s]:end]) for s, end in zip(
+        scenarios, ends, strict=True)}
+
+
+def diagrams(plan: Plan, scenario: str, run: ScenarioRun) -> tuple[str, str]:
+    """The specified and the observed sequence diagram of one scenario (SVG)."""
+    plays = plan.scenarios[scenario]
+    lifelines = list(dict.fromkeys(a for p in plays for a in (p.producer, p.receiver) if a))
+    lifelines += sorted({a for r in run.records for a in (r.producer, r.receiver)} - set(lifelines))
+    specified = [Arrow(p.producer, p.receiver, f"{p.number} {p.activity}", muted=not p.executable) for p in plays
+                 if p.producer and p.receiver]
+    passed = {id(r.observed): r.play.number for r in run.results if r.observed is not None}
+    observed = [Arrow(r.producer, r.receiver, f"{passed[id(r)]} {r.message}" if id(r) in passed else r.message,
+                      muted=id(r) not in passed) for r in run.records]
+    title = f"{plan.usecase} / {scenario}"
+    return (sequence_svg(f"{title} (specified)", lifelines, specified),
+            sequence_svg(f"{title} (observed over XMPP)", lifelines, observed))

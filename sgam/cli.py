@@ -466,8 +466,7 @@ def run_(usecase: str, scenarios: tuple[str, ...], output: Path, timeout: float,
     """
     import asyncio
 
-    from codegen.run import run_scenarios
-    from codegen.sequence import sequence_svg
+    from codegen.run import diagrams, run_scenarios
 
     path = Path(usecase)
     workspace = _load((path,) if path.exists() else (), catalog_dirs, False, quiet)
@@ -493,18 +492,12 @@ def run_(usecase: str, scenarios: tuple[str, ...], output: Path, timeout: float,
                    f"known: {', '.join(plan.scenarios)}", err=True)
         return BAD_INPUT
     folder = _write_platform(plan, output).folder
-    results, _ = asyncio.run(run_scenarios(plan, folder, list(scenarios or plan.scenarios), timeout, federated))
+    runs = asyncio.run(run_scenarios(plan, folder, list(scenarios or plan.scenarios), timeout, federated))
+    results = {scenario: run.results for scenario, run in runs.items()}
     failed = sum(r.outcome == "failed" for items in results.values() for r in items)
-    lifelines = sorted({a for items in results.values() for r in items for a in (r.play.producer, r.play.receiver)
-                        if a}, key=lambda a: (a not in plan.actors, a))
-    for scenario, items in results.items():
-        specified = [(r.play.producer, r.play.receiver, f"{r.play.number} {r.play.activity}") for r in items
-                     if r.play.producer and r.play.receiver]
-        observed = [(r.observed.producer, r.observed.receiver, f"{r.play.number} {r.observed.message}") for r in items
-                    if r.observed is not None]
-        for kind, arrows in (("specified", specified), ("observed", observed)):
-            write_atomic(folder / "diagrams" / f"{scenario}.{kind}.svg",
-                         sequence_svg(f"{plan.usecase} / {scenario} ({kind})", lifelines, arrows))
+    for scenario, run in runs.items():
+        for kind, svg in zip(("specified", "observed"), diagrams(plan, scenario, run), strict=True):
+            write_atomic(folder / "diagrams" / f"{scenario}.{kind}.svg", svg)
     if as_json:
         click.echo(json.dumps({"usecase": plan.usecase, "conforms": not failed, "scenarios": {
             scenario: [{"step": r.play.number, "producer": r.play.producer, "receiver": r.play.receiver,
