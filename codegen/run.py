@@ -29,7 +29,7 @@ import sys
 import tempfile
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -166,8 +166,10 @@ class StepResult:
 class Platform:
     """The generated platform running on a local Prosody: endpoints, adapters and the shared trace."""
 
-    def __init__(self, plan: Plan, folder: Path, timeout: float = 10.0, federated: bool = False) -> None:
+    def __init__(self, plan: Plan, folder: Path, timeout: float = 10.0, federated: bool = False,
+                 progress: Callable[[StepResult], None] | None = None) -> None:
         self.plan, self.folder, self.timeout, self.federated = plan, folder, timeout, federated
+        self.progress = progress or (lambda result: None)
         self.trace = Trace()
         self.accounts = config.read_accounts(folder)
         self.servers: dict[str, LocalProsody] = {}  # domain -> the Prosody that hosts it
@@ -246,7 +248,7 @@ class Platform:
         cursor = self.started[scenario] = len(self.trace.records)
         for play in self.plan.scenarios[scenario]:
             if not play.executable:
-                results.append(StepResult(play, "not executable", note=play.reason))
+                self._done(results, StepResult(play, "not executable", note=play.reason))
                 continue
             found = self.match(play, cursor)
             note = ""
@@ -257,11 +259,15 @@ class Platform:
                 except Exception as error:  # noqa: BLE001 - a refused or failed play fails the step, with the reason
                     note = f"{type(error).__name__}: {error}"
             if found is None or note:  # a play that was refused or failed fails its step, stanza or not
-                results.append(StepResult(play, "failed", note=note or "no matching stanza observed"))
+                self._done(results, StepResult(play, "failed", note=note or "no matching stanza observed"))
                 continue
             cursor = found + 1
-            results.append(StepResult(play, "passed", self.trace.records[found]))
+            self._done(results, StepResult(play, "passed", self.trace.records[found]))
         return results
+
+    def _done(self, results: list[StepResult], result: StepResult) -> None:
+        results.append(result)
+        self.progress(result)
 
     def match(self, play: Play, start: int) -> int | None:
         """Index of the first record from `start` on that passes `play`, if any."""
@@ -439,9 +445,10 @@ class ScenarioRun:
 
 
 async def run_scenarios(plan: Plan, folder: Path, scenarios: Sequence[str], timeout: float = 10.0,
-                        federated: bool = False) -> dict[str, ScenarioRun]:
+                        federated: bool = False, progress: Callable[[StepResult], None] | None = None,
+                        ) -> dict[str, ScenarioRun]:
     """Start the platform once and check each scenario in turn, in the order given."""
-    async with Platform(plan, folder, timeout, federated) as platform:
+    async with Platform(plan, folder, timeout, federated, progress) as platform:
         results = {scenario: await platform.run(scenario) for scenario in scenarios}
     ends = [*(platform.started[s] for s in scenarios[1:]), len(platform.trace.records)]
     return {s: ScenarioRun(results[s], platform.trace.records[platform.started[s]:end]) for s, end in zip(

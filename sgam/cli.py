@@ -72,6 +72,22 @@ def _progress(quiet: bool) -> Iterator[Callable[[int, int], None] | None]:
         yield advance
 
 
+@contextmanager
+def _step_progress(quiet: bool, total: int) -> Iterator[Callable[[Any], None] | None]:
+    """A progress bar of the steps `sgam run` has checked, on a terminal."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("starting Prosody and the adapters", total=total)
+
+        def advance(result: Any) -> None:
+            bar.update(task, advance=1, description=f"{result.play.scenario} step {result.play.number}: "
+                       f"{result.outcome}")
+
+        yield advance
+
+
 def _load(paths: tuple[Path, ...], catalog_dirs: tuple[Path, ...], strict: bool, quiet: bool) -> Workspace:
     with _progress(quiet) as progress:
         workspace = load_workspace(paths or default_paths(), catalog_dirs, progress)
@@ -492,7 +508,9 @@ def run_(usecase: str, scenarios: tuple[str, ...], output: Path, timeout: float,
                    f"known: {', '.join(plan.scenarios)}", err=True)
         return BAD_INPUT
     folder = _write_platform(plan, output).folder
-    runs = asyncio.run(run_scenarios(plan, folder, list(scenarios or plan.scenarios), timeout, federated))
+    chosen_scenarios = list(scenarios or plan.scenarios)
+    with _step_progress(quiet or as_json, sum(len(plan.scenarios[s]) for s in chosen_scenarios)) as advance:
+        runs = asyncio.run(run_scenarios(plan, folder, chosen_scenarios, timeout, federated, advance))
     results = {scenario: run.results for scenario, run in runs.items()}
     failed = sum(r.outcome == "failed" for items in results.values() for r in items)
     for scenario, run in runs.items():
