@@ -7,9 +7,10 @@
 * Allow-lists come from the links: an adapter accepts a binding's stanzas only from the actors a
   link joins it to on that binding.
 * One Prosody configuration per domain (one server per organisation, federated): TLS with the
-  domain's certificate, c2s and s2s encryption required, s2s authenticated by certificate,
-  in-band registration off; the other organisations' domains are the only s2s peers. `sgam run`
-  renders the same settings for a single local server that hosts every domain.
+  domain's certificate, c2s and s2s encryption required, in-band registration off, s2s
+  authenticated by certificates of the platform's own CA (s2s_secure_auth with that CA as the only
+  trust anchor), so only servers the platform certified can federate; the other organisations'
+  domains are named as secure domains. `sgam run` renders the same settings for its local servers.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from codegen.plan import Plan
 from sgam.platform.iec61850.datamodel import SHIPPED, shipped_model
 
 SECRETS = Path("secrets") / "accounts.json"
+PLATFORM_CA = "/etc/prosody/certs/sgam-platform-ca.crt"  # the CA that signs every organisation's server
 
 
 def model_for(plan: Plan, actor: str) -> str:
@@ -100,8 +102,9 @@ authentication = "internal_hashed"
 c2s_require_encryption = true
 s2s_require_encryption = true
 s2s_secure_auth = true
--- Stanzas cross organisations only between the use case's domains.
-s2s_whitelist = {{ {peers} }}
+-- The other organisations of the use case. Servers prove their domain with a certificate from the
+-- platform's CA (the cafile below): a server that cannot is refused, whatever its domain.
+s2s_secure_domains = {{ {peers} }}
 network_settings = {{ nagle = false }}
 {virtual_hosts}"""
 
@@ -122,6 +125,7 @@ def prosody_config(plan: Plan, domains: list[str], *, globals_: str, certificate
 
 
 def deployed_prosody(plan: Plan, domain: str) -> str:
-    globals_ = 'pidfile = "/run/prosody/prosody.pid"\ndata_path = "/var/lib/prosody"'
+    globals_ = ('pidfile = "/run/prosody/prosody.pid"\ndata_path = "/var/lib/prosody"\n'
+                f'ssl = {{ cafile = "{PLATFORM_CA}" }}')
     return prosody_config(plan, [domain], globals_=globals_,
                           certificates={domain: (f"/etc/prosody/certs/{domain}.crt", f"/etc/prosody/certs/{domain}.key")})

@@ -123,14 +123,20 @@ class LocalProsody:
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 self._process = None
-                raise RuntimeError(f"Prosody exited at start; see {self.log}")
+                raise RuntimeError(f"Prosody exited at start:\n{self.tail()}")
             try:
                 socket.create_connection((self.address, self.port), timeout=0.5).close()
                 return
             except OSError:
                 time.sleep(0.05)
+        tail = self.tail()
         self.close()
-        raise RuntimeError(f"Prosody did not listen on port {self.port} within {timeout} s; see {self.log}")
+        raise RuntimeError(f"Prosody did not listen on {self.address}:{self.port} within {timeout} s:\n{tail}")
+
+    def tail(self, lines: int = 15) -> str:
+        """The end of the server's log (it goes with the server's folder on close)."""
+        text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
 
     def close(self) -> None:
         if self._process is not None:

@@ -115,7 +115,8 @@ def test_prosody_configuration_per_domain_requires_encryption_and_federates_the_
     customer = (generated / "prosody" / "customer.example.cfg.lua").read_text()
     assert 'VirtualHost "customer.example"' in customer and "aggregator.example\"" in customer
     for setting in ("c2s_require_encryption = true", "s2s_require_encryption = true", "s2s_secure_auth = true",
-                    "allow_registration = false", 's2s_whitelist = { "aggregator.example" }'):
+                    "allow_registration = false", 's2s_secure_domains = { "aggregator.example" }',
+                    'cafile = "/etc/prosody/certs/sgam-platform-ca.crt"'):
         assert setting in customer
 
 

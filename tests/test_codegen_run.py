@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -179,3 +181,34 @@ def test_a_stanza_about_other_data_does_not_pass_a_step(plan: Plan, tmp_path: Pa
     assert platform.match(lift_cap, 0) is None  # the right data at the wrong receiver
     platform.trace.records.append(Observed("ems", "pv-der", "SetDataValues", "request", ("PVDER/DWMX1.WMaxSptPct",)))
     assert platform.match(lift_cap, 0) == 2
+
+
+def test_a_server_the_platform_did_not_certify_cannot_federate(plan: Plan, tmp_path: Path) -> None:
+    folder = write(plan, tmp_path / "platform").folder
+
+    async def scenario() -> None:
+        async with Platform(plan, folder, timeout=5, federated=True) as platform:
+            shared = Path(tempfile.mkdtemp(prefix="sgam-rogue-"))  # pytest's tmp_path is closed to the prosody user
+            shared.chmod(0o755)
+            hosts = shared / "hosts"
+            lines = [f"{server.address} {domain}" for domain, server in platform.servers.items()]
+            hosts.write_text("\n".join([*lines, "127.0.0.9 rogue.example"]) + "\n")
+            hosts.chmod(0o644)
+            rogue = LocalProsody(plan, {"mallory@rogue.example": "secret"}, domains=["rogue.example"],
+                                 address="127.0.0.9", hosts=hosts)  # its own CA, not the platform's
+            rogue.start()
+            try:
+                async with Endpoint(Account("mallory@rogue.example", "secret"), rogue.server) as mallory:
+                    event = openadr.encode("oadrQueryRegistration", request_id="m1")
+                    with pytest.raises(RequestFailed) as refused:
+                        await mallory.request(plan.actors["vtn"].full_jid, event, timeout=5)
+                    assert refused.value.condition in ("remote-server-not-found", "remote-server-timeout",
+                                                       "service-unavailable")
+            finally:
+                rogue.close()
+                shutil.rmtree(shared)
+            assert not [r for r in platform.trace.records if "rogue" in r.producer]
+            refusal = "Forbidding insecure connection to/from rogue.example because its certificate is not trusted"
+            assert refusal in platform.servers["aggregator.example"].log.read_text()
+
+    asyncio.run(scenario())
