@@ -187,7 +187,7 @@ class _Builder:
             return plan, self.problems
         self.rows = {info.id: self._rows(index, info) for index, info in enumerate(uc.information)}
         roles = self._roles(bound)
-        for link, (binding, serving, calling) in roles.items():
+        for (link, _), (binding, serving, calling) in roles.items():
             plan.connections.append(Connection(link, binding, serving, calling))
         actor_roles: dict[str, list[str]] = {}
         for c in plan.connections:
@@ -220,17 +220,12 @@ class _Builder:
                 bound[link.id] = binding
         return bound
 
-    def _ends(self, link_id: str) -> list[str]:
-        element = self.scope.get(link_id)
-        assert element is not None
-        return [actor for actor, hosts in self.scope.hosts.items() if set(hosts) & set(element.model.between)]
-
     def _link_of(self, producer: str, receiver: str, bound: dict[str, str]) -> str | None:
         return next((link for link in self.scope.links_between(producer, receiver) if link in bound), None)
 
-    def _roles(self, bound: dict[str, str]) -> dict[str, tuple[str, str, str]]:
-        """link -> (binding, serving actor, calling actor), from the steps that run over each link."""
-        votes: dict[str, dict[str, int]] = {link: {} for link in bound}
+    def _roles(self, bound: dict[str, str]) -> dict[tuple[str, frozenset[str]], tuple[str, str, str]]:
+        """(link, the two actors) -> (binding, serving actor, calling actor), from the steps between them."""
+        votes: dict[tuple[str, frozenset[str]], set[str]] = {}
         for scenario in self.model.scenarios:
             for step in scenario.steps:
                 if not step.producer or not step.receiver or step.producer == step.receiver:
@@ -238,24 +233,22 @@ class _Builder:
                 link = self._link_of(step.producer, step.receiver, bound)
                 if link is None:
                     continue
-                serving = self._serving_end(bound[link], step)
-                if serving is not None:
-                    votes[link][serving] = votes[link].get(serving, 0) + 1
+                serving = votes.setdefault((link, frozenset((step.producer, step.receiver))), set())
+                end = self._serving_end(bound[link], step)
+                if end is not None:
+                    serving.add(end)
         roles = {}
-        for index, declared in enumerate(self.model.sgam.links):
-            if declared.id not in bound:
+        index = {link.id: i for i, link in enumerate(self.model.sgam.links)}
+        for (link, pair), serving in votes.items():
+            role = bindings.ROLES[bound[link]][0]
+            if len(serving) != 1:
+                both = " and ".join(repr(a) for a in sorted(pair))
+                self.problem(ERROR, "codegen-roles", f"cannot tell which of {both} is the {role} on link {link!r} "
+                             f"({'both act as one' if serving else 'no step shows it'})",
+                             ("sgam", "links", index[link], "id"), _ROLE_HINTS[bound[link]])
                 continue
-            binding, ends = bound[declared.id], self._ends(declared.id)
-            chosen = [actor for actor in votes[declared.id] if actor in ends]
-            pair = [a for a in ends if any(a in (s.producer, s.receiver) for sc in self.model.scenarios for s in sc.steps)]
-            if len(chosen) != 1 or len(pair) != 2:
-                role = bindings.ROLES[binding][0]
-                self.problem(ERROR, "codegen-roles", f"cannot tell which end of link {declared.id!r} is the {role} "
-                             f"({'both ends qualify' if len(chosen) > 1 else 'no step shows it'})",
-                             ("sgam", "links", index, "id"), _ROLE_HINTS[binding])
-                continue
-            serving = chosen[0]
-            roles[declared.id] = (binding, serving, next(a for a in pair if a != serving))
+            [server] = serving
+            roles[(link, pair)] = (bound[link], server, next(a for a in pair if a != server))
         return roles
 
     def _serving_end(self, binding: str, step: Step) -> str | None:

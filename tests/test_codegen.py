@@ -211,3 +211,22 @@ def test_data_models_without_rows_and_conflicting_items_are_located_warnings(sga
     assert any(at.startswith("IEC 61850-7-420 DSTO (DEROpSt)") for at, _ in found["codegen-no-row"])
     manifest = json.loads((tmp_path / "out" / "ems-demand-response" / "manifest.json").read_text())
     assert manifest["usecase"] == "ems-demand-response"
+
+
+def test_a_link_whose_server_cannot_be_told_is_a_located_error(sgam, tmp_path: Path) -> None:
+    shutil.copy(REPO / "usecases" / "library.yaml", tmp_path)
+    step = ("        activity: Report battery measurements\n        description: The battery server sends its measurement"
+            " report (active and reactive power, operating state) on change and at each integrity period.\n"
+            "        service: REPORT\n        producer: battery-der\n        receiver: ems\n")
+    text = SEED.read_text()
+    assert step in text
+    # The EMS now 'reports' to the battery while it also writes to it: both ends act as the server.
+    variant = tmp_path / "ems-demand-response.yaml"
+    variant.write_text(text.replace(step, step.replace("producer: battery-der\n        receiver: ems",
+                                                       "producer: ems\n        receiver: battery-der")))
+    result = sgam("codegen", tmp_path, "-o", tmp_path / "out")
+    assert result.status == 2
+    [error] = [line for line in result.err.splitlines() if "error[codegen-roles]" in line]
+    assert "cannot tell which of 'battery-der' and 'ems' is the server on link 'link-ems-battery'" in error
+    row, column = (int(n) for n in error.split(":")[1:3])
+    assert variant.read_text().splitlines()[row - 1][column - 1:] == "link-ems-battery"
