@@ -316,18 +316,26 @@ class _Builder:
                                  if s.common == common), ""))
         item = next((i for i in self.table.iec61850 if i.reference == iec61850 or (not iec61850 and i.common == common)),
                     None)
-        return Row(info, common, point.kind, point.unit, openadr, item.reference if item else "",
-                   item.fc if item else "", item.cdc if item else "", item.control_model or "" if item else "")
+        if item is None:
+            return Row(info, common, point.kind, point.unit, openadr)
+        return Row(info, common, point.kind, point.unit, openadr, item.reference, item.fc, item.cdc,
+                   item.control_model or "")
 
     def _item_row(self, index: int, number: int, info: Information) -> Row:
         item = info.items[number]
         path = ("information", index, "items", number)
+        if item.openadr:
+            shipped = _openadr_rows(self.table).get(item.openadr)
+            if shipped is None:
+                self.problem(WARNING, "codegen-item", f"{item.openadr} is no OpenADR row of the shipped table; the "
+                             "platform cannot carry this item over OpenADR", (*path, "openadr"),
+                             f"use one of {', '.join(sorted(_openadr_rows(self.table)))}")
+            elif shipped != item.common:
+                self._conflict(item.openadr, shipped, item.common, (*path, "common"))
         known = next((i for i in self.table.iec61850 if i.reference == item.iec61850), None)
         if known is not None:
             if known.common != item.common:
-                self.problem(WARNING, "codegen-conflict", f"{item.iec61850} is {known.common!r} in the shipped table, "
-                             f"{item.common!r} here; the use case's name is used", (*path, "common"),
-                             "use the shipped common name unless you mean another quantity")
+                self._conflict(known.reference, known.common, item.common, (*path, "common"))
             return Row(info.id, item.common, item.kind, item.unit, item.openadr or "", known.reference, known.fc,
                        known.cdc, known.control_model or "", item.scale, "use case")
         if item.iec61850 and not (item.fc and item.cdc):
@@ -335,6 +343,10 @@ class _Builder:
                          (*path, "iec61850"), "add 'fc:' and 'cdc:' (and 'control_model:' for a control)")
         return Row(info.id, item.common, item.kind, item.unit, item.openadr or "", item.iec61850 or "", item.fc or "",
                    item.cdc or "", item.control_model or "", item.scale, "use case")
+
+    def _conflict(self, element: str, shipped: str, mine: str, path: tuple[str | int, ...]) -> None:
+        self.problem(WARNING, "codegen-conflict", f"{element} is {shipped!r} in the shipped table, {mine!r} here; "
+                     "the use case's name is used", path, "use the shipped common name unless you mean another quantity")
 
     def _acsi_names(self, step: Step, role: str) -> tuple[str, ...]:
         names: list[str] = []
@@ -428,6 +440,12 @@ def _acsi_for_row(row: Row, service: Service) -> tuple[str, ...]:
     return ()
 
 
+def _openadr_rows(table: ConversionTable) -> dict[str, str]:
+    """OpenADR element ('SIGNAL/type', 'REPORT/item') -> common name, for the table's rows."""
+    signals = {f"{s.signal_name}/{s.signal_type}": s.common for s in table.openadr_signals}
+    return signals | {f"{r.report_name}/{r.item_name}": r.common for r in table.openadr_reports}
+
+
 def merged_table(default: ConversionTable, plan: Plan) -> ConversionTable:
     """The shipped table plus the rows a use case adds by hand (its `items:`), as one loadable table."""
     data = default.model_dump(mode="json", exclude_none=True)
@@ -437,19 +455,24 @@ def merged_table(default: ConversionTable, plan: Plan) -> ConversionTable:
         return default
     data["sources"].append({"id": source, "title": f"use case {plan.usecase} ({plan.file}), items of its information"})
     names = {p["name"] for p in data["points"]}
-    references = {i["reference"] for i in data["iec61850"]}
+    references = {i["reference"]: i for i in data["iec61850"]}
+    elements = {f"{s['signal_name']}/{s['signal_type']}": s for s in data["openadr_signals"]}
+    elements |= {f"{r['report_name']}/{r['item_name']}": r for r in data["openadr_reports"]}
     for row in added:
         if row.common not in names:
             names.add(row.common)
             data["points"].append({"name": row.common, "kind": row.kind, "unit": row.unit,
                                    "description": f"from information {row.information}"})
+        for shipped in (references.get(row.iec61850), elements.get(row.openadr)):
+            if shipped is not None and shipped["common"] != row.common:  # the use case renames a shipped row
+                shipped.update(common=row.common, sources=[*shipped["sources"], source])
         if row.iec61850 and row.iec61850 not in references:
-            references.add(row.iec61850)
             entry: dict[str, object] = {"common": row.common, "reference": row.iec61850, "fc": row.fc, "cdc": row.cdc,
                                         "unit": row.unit, "wire_kind": row.kind, "sources": [source]}
             if row.fc == "CO":
                 entry.update(control_model=row.control_model or "direct-with-normal-security", status="stVal")
             if row.scale != 1.0:
                 entry["conversion"] = {"kind": "linear", "factor": row.scale}
+            references[row.iec61850] = entry
             data["iec61850"].append(entry)
     return ConversionTable.model_validate(data)

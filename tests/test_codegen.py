@@ -193,7 +193,8 @@ def test_data_models_without_rows_and_conflicting_items_are_located_warnings(sga
     anchor = "    data_models: [IEC 61850-7-420 DWMX (WMaxSptPct), IEC 61850-7-2 Operate]\n"
     text = SEED.read_text()
     assert anchor in text
-    renamed = "    items:\n      - {common: der.pv_cap, iec61850: DWMX1.WMaxSptPct.setMag.f, kind: float, unit: '%'}\n"
+    renamed = ("    items:\n      - {common: der.pv_cap, iec61850: DWMX1.WMaxSptPct.setMag.f, kind: float, unit: '%',\n"
+               "         openadr: LOAD_DISPATCH/setpoint}\n")
     variant = tmp_path / "ems-demand-response.yaml"
     variant.write_text(text.replace(anchor, anchor + renamed))
     result = sgam("codegen", tmp_path, "-o", tmp_path / "out")
@@ -209,8 +210,11 @@ def test_data_models_without_rows_and_conflicting_items_are_located_warnings(sga
     [(conflict_at, conflict)] = found["codegen-conflict"]
     assert conflict_at.startswith("der.pv_cap") and "'der.active_power_limit' in the shipped table" in conflict
     assert any(at.startswith("IEC 61850-7-420 DSTO (DEROpSt)") for at, _ in found["codegen-no-row"])
-    manifest = json.loads((tmp_path / "out" / "ems-demand-response" / "manifest.json").read_text())
-    assert manifest["usecase"] == "ems-demand-response"
+    [(unknown_at, unknown)] = found["codegen-item"]
+    assert unknown_at.startswith("LOAD_DISPATCH/setpoint") and "cannot carry this item over OpenADR" in unknown
+    # The use case's name is the one the generated table uses for that reference.
+    converter = Converter(load_table(tmp_path / "out" / "ems-demand-response" / "tables" / "conversion.json"))
+    assert converter.to_iec61850("der.pv_cap", 70.0)[0].reference == "DWMX1.WMaxSptPct.setMag.f"
 
 
 def test_a_link_whose_server_cannot_be_told_is_a_located_error(sgam, tmp_path: Path) -> None:
