@@ -249,14 +249,16 @@ class InformationItem(Strict):
         pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$", description="Common name on the platform, e.g. 'der.active_power'."
     )
     openadr: str | None = Field(
-        None, description="OpenADR 2.0b element: 'SIGNAL_NAME/signalType' for an event signal, "
-        "'REPORT_NAME/itemName' for a report item (e.g. 'TELEMETRY_USAGE/powerReal').",
+        None, description="OpenADR 2.0b element of the shipped conversion table: 'SIGNAL_NAME/signalType' for an "
+        "event signal, 'REPORT_NAME/itemName' for a report item (e.g. 'TELEMETRY_USAGE/powerReal').",
     )
     iec61850: str | None = Field(
         None, pattern=r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$",
         description="IEC 61850 reference LN.DO[.DA] in the logical device, e.g. 'FSCH1.EnaReq'.",
     )
-    fc: str | None = Field(None, description="Functional constraint of a new IEC 61850 row (ST, MX, SP, CF, CO).")
+    fc: str | None = Field(
+        None, description="Functional constraint of an IEC 61850 row the shipped table lacks (ST, MX, SP, CF, CO)."
+    )
     cdc: str | None = Field(None, description="Common data class of a new IEC 61850 row (MV, ASG, SPC ...).")
     control_model: str | None = Field(None, description="ctlModel of a new control row (fc CO).")
     kind: str = Field("float", description="Value type on the platform: bool, int, float or str.")
