@@ -11,7 +11,7 @@ an id of the same file, or of a shared library file (`Library`) in the same repo
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -256,12 +256,16 @@ class InformationItem(Strict):
         None, pattern=r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$",
         description="IEC 61850 reference LN.DO[.DA] in the logical device, e.g. 'FSCH1.EnaReq'.",
     )
-    fc: str | None = Field(
-        None, description="Functional constraint of an IEC 61850 row the shipped table lacks (ST, MX, SP, CF, CO)."
+    fc: Literal["ST", "MX", "SP", "CF", "CO"] | None = Field(
+        None, description="Functional constraint of an IEC 61850 row the shipped table lacks."
     )
-    cdc: str | None = Field(None, description="Common data class of a new IEC 61850 row (MV, ASG, SPC ...).")
-    control_model: str | None = Field(None, description="ctlModel of a new control row (fc CO).")
-    kind: str = Field("float", description="Value type on the platform: bool, int, float or str.")
+    cdc: str | None = Field(None, pattern=r"^[A-Z]{2,4}$", description="Common data class of a new IEC 61850 row "
+                            "(MV, ASG, SPC ...).")
+    control_model: Literal["direct-with-normal-security", "sbo-with-normal-security", "direct-with-enhanced-security",
+                           "sbo-with-enhanced-security"] | None = Field(
+        None, description="ctlModel of a new control row (fc CO)."
+    )
+    kind: Literal["bool", "int", "float", "str"] = Field("float", description="Value type on the platform.")
     unit: str = Field("", description="Unit of the common value (SI base unit, e.g. W).")
     scale: float = Field(1.0, description="common value = protocol value x scale.")
     description: str = ""
