@@ -277,6 +277,11 @@ class _Builder:
             return [self._item_row(index, number, info) for number in range(len(info.items))]
         rows: list[Row] = []
         for number, mention in enumerate(self.mentions("information", info.id)):
+            if "BRCB" in mention.detail:
+                self.problem(WARNING, "codegen-substitute", f"{mention.text!r}: the platform's IEC 61850 servers have "
+                             "unbuffered report control blocks only, so a BRCB is played as a URCB (SetURCBValues)",
+                             ("information", index, "data_models", number),
+                             "write URCB if buffering is not needed, or keep this as a known difference")
             found = self._default_rows(info.id, mention)
             if found is None:
                 continue
@@ -302,6 +307,8 @@ class _Builder:
             return [self._paired(info, common, element) for name, common, element in keys if not names or name in names]
         if not mention.standard.startswith("IEC 61850") or not words or not re.fullmatch(r"[A-Z]{4}", words[0]):
             return None
+        if words[0].lower() in bindings.ACSI_KEYWORDS:
+            return None  # a service (BRCB, URCB ...), not a logical node: it has no rows
         ln_class, objects = words[0], words[1:]
         return [self._paired(info, item.common, "", item.reference) for item in self.table.iec61850
                 if re.sub(r"\d+$", "", item.reference.split(".")[0]) == ln_class

@@ -226,8 +226,8 @@ class Platform:
         """One Prosody for every domain; federated, one per domain on its own loopback address, joined by s2s."""
         if not self.federated:
             prosody = LocalProsody(self.plan, self.accounts)
+            self.servers = dict.fromkeys(self.plan.domains, prosody)  # closed on exit even if it fails to start
             prosody.start()
-            self.servers = dict.fromkeys(self.plan.domains, prosody)
             return
         self._shared = Path(tempfile.mkdtemp(prefix="sgam-federation-"))
         addresses = {domain: f"127.0.0.{2 + n}" for n, domain in enumerate(self.plan.domains)}

@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -484,6 +485,11 @@ def run_(usecase: str, scenarios: tuple[str, ...], output: Path, timeout: float,
 
     from codegen.run import diagrams, run_scenarios
 
+    missing = [tool for tool in ("prosody", "prosodyctl", "openssl") if shutil.which(tool) is None]
+    if missing:
+        click.echo(f"error: sgam run starts a local XMPP server and needs {', '.join(missing)}\n    hint: install "
+                   "the Debian packages prosody and openssl (`bash .ci/setup` does)", err=True)
+        return BAD_INPUT
     path = Path(usecase)
     workspace = _load((path,) if path.exists() else (), catalog_dirs, False, quiet)
     plans = _plans(workspace, quiet, None if path.exists() else usecase)
