@@ -186,6 +186,10 @@ def test_a_broken_variant_fails_with_located_messages(sgam, tmp_path: Path) -> N
     assert any("error[codegen-unrepresented]" in line and "'inf-der-control'" in line for line in lines)
     assert no_link[0].startswith(f"{broken}:") and no_link[0].split(":")[1].isdigit()  # file:line:column
     assert not (tmp_path / "out").exists()
+    # `sgam run` stops on the same errors before it starts anything.
+    run = sgam("run", broken, "-o", tmp_path / "out")
+    assert run.status == 2 and "error[codegen-no-link]" in run.err
+    assert not (tmp_path / "out").exists()
 
 
 def test_data_models_without_rows_and_conflicting_items_are_located_warnings(sgam, tmp_path: Path) -> None:
