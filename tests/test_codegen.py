@@ -238,3 +238,11 @@ def test_a_link_whose_server_cannot_be_told_is_a_located_error(sgam, tmp_path: P
     assert "cannot tell which of 'battery-der' and 'ems' is the server on link 'link-ems-battery'" in error
     row, column = (int(n) for n in error.split(":")[1:3])
     assert variant.read_text().splitlines()[row - 1][column - 1:] == "link-ems-battery"
+
+
+def test_what_a_generated_adapter_runs_on_leaves_the_modelling_side_out() -> None:
+    # A device runs its adapter with the platform runtime alone: no use-case loading, no plan.
+    probe = ("import sys, codegen.adapter; print(sorted(m for m in sys.modules if m.split('.')[0] in ('sgam', 'codegen')"
+             " and not m.startswith('sgam.platform')))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "['codegen', 'codegen.adapter', 'sgam', 'sgam.files']"
