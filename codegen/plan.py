@@ -20,7 +20,9 @@ and nothing else. The rules it applies:
 * **Not executable.** A step is not played when it moves no information, has no receiver or
   stays inside one actor, names an actor that is not on the platform, runs on a link without
   XMPP or without a binding, goes to a VEN's second VTN (the runtime's VEN serves one VTN per
-  endpoint: the first by id), or when its producer's role sends none of its messages. Such steps
+  endpoint: the first by id), or when its producer's role never sends its messages (the VTN's
+  oadrResponse to an opt-in: on XMPP the VEN's oadrCreatedEvent is itself the IQ result of
+  oadrDistributeEvent, and nothing answers it). Such steps
   are listed with the reason, never counted as passed.
 * **Errors** (codegen and run stop, exit 2): a step between two hosted actors that no link joins;
   information on an IEC 61850 step with no IEC 61850 representation (no row, no ACSI service);
@@ -405,18 +407,20 @@ class _Builder:
         if vtns and connection.serving != vtns[0]:
             return skip(f"the runtime's VEN serves one VTN per endpoint; {connection.calling!r} serves {vtns[0]!r}")
         if connection.binding == "openadr":
-            names = bindings.as_sent_by("openadr", self._oadr_names(step), role)
-            if not self._oadr_names(step):
+            wanted = self._oadr_names(step)
+            names = bindings.as_sent_by("openadr", wanted, role)
+            if not wanted:
                 self._unrepresented(step, path, "OpenADR 2.0b payload", "name the oadr payload in its data_models")
         else:
-            names = self._acsi_names(step, role)
+            names = wanted = self._acsi_names(step, role)
             if not names:
                 self._unrepresented(step, path, "IEC 61850 representation",
                                     "name an IEC 61850 object the table knows, or give 'items:' with an iec61850 reference")
         rows = tuple(dict.fromkeys(r.common for info in step.information for r in self.rows.get(info, ())))
         play = Play(**{**base.__dict__, "binding": connection.binding, "messages": names, "rows": rows})
         if not names:
-            return Play(**{**play.__dict__, "reason": f"the {role} sends none of its messages on this platform"})
+            sent = f"never sends {' or '.join(wanted)}" if wanted else "sends nothing for this information"
+            return Play(**{**play.__dict__, "reason": f"the {role} {sent} on this platform"})
         return play
 
     def _unrepresented(self, step: Step, path: tuple[str | int, ...], what: str, hint: str) -> None:
