@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import socket
@@ -53,6 +54,12 @@ class CertificateAuthority:
         _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
                  "-days", "2", "-extfile", f"{name}.ext", "-out", f"{name}.crt", cwd=self.folder)
         return self.folder / f"{name}.crt", self.folder / f"{name}.key"
+
+
+def loopback_addresses(count: int) -> list[str]:
+    """`count` loopback addresses in a random 127.x.y.0/24, so that runs side by side do not share s2s ports."""
+    x, y = 1 + secrets.randbelow(254), 1 + secrets.randbelow(254)
+    return [f"127.{x}.{y}.{n}" for n in range(1, count + 1)]
 
 
 S2S_PORT = 5269  # the XMPP server-to-server port peers connect to when DNS names no SRV record

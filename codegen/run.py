@@ -39,7 +39,7 @@ from typing import Self
 from codegen import adapters, bindings, config
 from codegen.adapter import Adapter
 from codegen.plan import Plan, Play
-from codegen.prosody import CertificateAuthority, LocalProsody
+from codegen.prosody import CertificateAuthority, LocalProsody, loopback_addresses
 from codegen.sequence import Arrow, sequence_svg
 from sgam.platform import openadr
 from sgam.platform.iec61850 import acsi
@@ -230,7 +230,7 @@ class Platform:
             prosody.start()
             return
         self._shared = Path(tempfile.mkdtemp(prefix="sgam-federation-"))
-        addresses = {domain: f"127.0.0.{2 + n}" for n, domain in enumerate(self.plan.domains)}
+        addresses = dict(zip(self.plan.domains, loopback_addresses(len(self.plan.domains)), strict=True))
         hosts = self._shared / "hosts"
         hosts.write_text("".join(f"{a} {d}\n" for d, a in addresses.items()), encoding="utf-8")
         hosts.chmod(0o644)

@@ -471,7 +471,7 @@ def codegen(paths: tuple[Path, ...], output: Path, catalog_dirs: tuple[Path, ...
 @output_option
 @click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for each step's stanza.")
 @click.option("--federated", is_flag=True,
-              help="One Prosody per organisation's domain (loopback addresses 127.0.0.2 ...), joined by s2s.")
+              help="One Prosody per organisation's domain, each on its own loopback address, joined by s2s.")
 @catalog_option
 @json_option
 @quiet_option

@@ -15,7 +15,7 @@ import pytest
 
 from codegen.output import write
 from codegen.plan import Plan, build_plans
-from codegen.prosody import LocalProsody
+from codegen.prosody import LocalProsody, loopback_addresses
 from codegen.run import Observed, Platform
 from sgam.platform import openadr
 from sgam.platform.iec61850 import acsi
@@ -192,10 +192,11 @@ def test_a_server_the_platform_did_not_certify_cannot_federate(plan: Plan, tmp_p
             shared.chmod(0o755)
             hosts = shared / "hosts"
             lines = [f"{server.address} {domain}" for domain, server in platform.servers.items()]
-            hosts.write_text("\n".join([*lines, "127.0.0.9 rogue.example"]) + "\n")
+            [address] = loopback_addresses(1)
+            hosts.write_text("\n".join([*lines, f"{address} rogue.example"]) + "\n")
             hosts.chmod(0o644)
             rogue = LocalProsody(plan, {"mallory@rogue.example": "secret"}, domains=["rogue.example"],
-                                 address="127.0.0.9", hosts=hosts)  # its own CA, not the platform's
+                                 address=address, hosts=hosts)  # its own CA, not the platform's
             rogue.start()
             try:
                 async with Endpoint(Account("mallory@rogue.example", "secret"), rogue.server) as mallory:
