@@ -6,7 +6,8 @@ A generated module (`OUT/adapters/<actor>.py`) holds the actor's configuration a
 * ``vtn``: :class:`sgam.platform.openadr.Vtn`, serving the VENs the links allow;
 * ``ven``: :class:`sgam.platform.openadr.Ven` towards its VTN (the first one: the runtime's VEN
   serves one VTN per endpoint), with one DataStore per DER it is the client of (those become its
-  report resources); ``hooks.on_event`` decides on events;
+  report resources); ``hooks.on_event(event, adapter)`` decides on events and may act on the
+  DERs through ``adapter.services`` (common names, any binding);
 * ``client``: :class:`sgam.platform.iec61850.node.AcsiClient` wrapped by
   :class:`sgam.platform.conversion.Iec61850Names`, so the application speaks common names;
 * ``server``: an :class:`AcsiServer` hosting a shipped IEC 61850-7-420 model, served by a
@@ -38,7 +39,7 @@ from sgam.platform.iec61850.datamodel import shipped_model
 from sgam.platform.iec61850.node import AcsiClient, ServerNode
 from sgam.platform.iec61850.server import AcsiServer
 from sgam.platform.openadr import Ven, Vtn
-from sgam.platform.services import CommonServices
+from sgam.platform.services import CommonServices, Event, EventReply
 from sgam.platform.xmpp import Account, Endpoint, Server, TransportError
 
 
@@ -91,8 +92,12 @@ def build(endpoint: Endpoint, config: Mapping[str, Any], hooks: ModuleType, fold
     if "ven" in roles:
         # A VEN reports the DERs it is the client of; without any, it reports itself as one resource.
         adapter.stores = adapter.stores or {config["actor"]: DataStore(converter.specs)}
+        async def on_event(event: Event) -> EventReply:  # the hook may act through the adapter (its DERs)
+            reply: EventReply = await hooks.on_event(event, adapter)
+            return reply
+
         adapter.ven = Ven(endpoint, ven_id=config["actor"], vtn=config["peers"]["vtn"][0], converter=converter,
-                          resources=adapter.stores, on_event=hooks.on_event)
+                          resources=adapter.stores, on_event=on_event)
     if "server" in roles:
         adapter.server = AcsiServer(shipped_model(config["model"]))
         adapter.server.on_write(hooks.on_write)

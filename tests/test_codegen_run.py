@@ -213,3 +213,29 @@ def test_a_server_the_platform_did_not_certify_cannot_federate(plan: Plan, tmp_p
             assert refusal in platform.servers["aggregator.example"].log.read_text()
 
     asyncio.run(scenario())
+
+
+def test_the_ems_hook_acts_on_its_ders_while_it_answers_the_event(plan: Plan, tmp_path: Path) -> None:
+    folder = write(plan, tmp_path).folder
+    hooks = folder / "adapters" / "hooks_ems.py"
+    # The user's EMS lifts every DER's cap to 100 % before it opts in: the two roles in one device.
+    hooks.write_text(hooks.read_text().replace(
+        "    return EventReply(event.event_id, event.modification, Opt.IN)\n",
+        "    for der in adapter.config['servers']:\n"
+        "        assert adapter.services is not None\n"
+        "        await adapter.services.set(der, {'der.active_power_limit': 100.0})\n"
+        "    return EventReply(event.event_id, event.modification, Opt.IN)\n"))
+
+    async def scenario() -> None:
+        async with Platform(plan, folder, timeout=5) as platform:
+            results = await platform.run("sc-dr-event")
+            assert "failed" not in {r.outcome for r in results}
+            during = [(r.producer, r.receiver, r.message, r.items) for r in platform.trace.records]
+            distributed = during.index(("vtn", "ems", "oadrDistributeEvent", ("SIMPLE",)))
+            answered = next(i for i, r in enumerate(during) if r[2] == "oadrCreatedEvent")
+            writes = {r[1] for r in during[distributed:answered] if r[2] == "SetDataValues"}
+            assert writes == {"battery-der", "pv-der"}
+            pv = platform.adapters["pv-der"].server
+            assert pv is not None and pv.value("PVDER/DWMX1.WMaxSptPct.setMag.f") == 100.0
+
+    asyncio.run(scenario())
