@@ -1,7 +1,8 @@
 """The `sgam` command line.
 
 Exit status: 0 when all is well, 2 for bad input (the diagnostics say where and why), 1 for an
-internal error (rerun with --debug for the traceback), 3 for gaps when `standards gaps --fail-on-gaps`.
+internal error (rerun with --debug for the traceback), 3 for gaps when `standards gaps --fail-on-gaps`,
+4 when `sgam run` observed a step that does not conform.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,6 +44,7 @@ from sgam.standards import Gap, gaps, suggest
 from sgam.workspace import Workspace, load_workspace
 
 OK, INTERNAL, BAD_INPUT, GAPS = 0, 1, 2, 3
+NONCONFORMING = 4  # `sgam run`: a step failed
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
@@ -72,6 +75,22 @@ def _progress(quiet: bool, what: str = "loading use cases") -> Iterator[Callable
 
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
+
+        yield advance
+
+
+@contextmanager
+def _step_progress(quiet: bool, total: int) -> Iterator[Callable[[Any], None] | None]:
+    """A progress bar of the steps `sgam run` has checked, on a terminal."""
+    if quiet or not sys.stderr.isatty():
+        yield None
+        return
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("starting Prosody and the adapters", total=total)
+
+        def advance(result: Any) -> None:
+            bar.update(task, advance=1, description=f"{result.play.scenario} step {result.play.number}: "
+                       f"{result.outcome}")
 
         yield advance
 
@@ -547,6 +566,145 @@ def export_(paths: tuple[Path, ...], output: Path, catalog_dirs: tuple[Path, ...
     if not quiet:
         click.echo(f"wrote {output}: {len(repo.usecases)} use case(s)", err=True)
     return OK
+
+
+def _plans(workspace: Workspace, quiet: bool, usecase: str | None = None) -> list[Any] | None:
+    """The platform plans of the loaded use cases (or of one), or None after showing the errors that stop codegen."""
+    from codegen.plan import build_plans
+
+    if _usable(workspace, quiet) is None:
+        return None
+    plans, problems = build_plans(workspace)
+    if usecase is not None:
+        files = {d.source.name for d in workspace.repo.usecases if d.model.id == usecase}
+        plans = [p for p in plans if p.usecase == usecase]
+        problems = [d for d in problems if d.file in files]
+    errors, _ = _counts(problems)
+    _report(problems if errors or not quiet else [], err=True)
+    if errors:
+        click.echo("stopped: the platform cannot be generated until the errors above are fixed", err=True)
+        return None
+    return plans
+
+
+def _write_platform(plan: Any, output: Path) -> Any:
+    from codegen.output import write
+
+    written = write(plan, output)
+    for hook in written.kept_hooks:
+        click.echo(f"{written.folder / hook}: kept (you changed it; the generated version is not written)", err=True)
+    return written
+
+
+output_option = click.option("--output", "-o", type=click.Path(path_type=Path, file_okay=False),
+                             default=Path("build/platform"), show_default=True, help="Folder to write the platform to.")
+
+
+@cli.command()
+@paths_argument
+@output_option
+@catalog_option
+@json_option
+@quiet_option
+def codegen(paths: tuple[Path, ...], output: Path, catalog_dirs: tuple[Path, ...], as_json: bool, quiet: bool) -> int:
+    """Generate the XMPP platform of the use cases: conversion tables, adapters, accounts, Prosody configuration."""
+    plans = _plans(_load(paths, catalog_dirs, False, quiet), quiet)
+    if plans is None:
+        return BAD_INPUT
+    done = []
+    for plan in plans:
+        written = _write_platform(plan, output)
+        done.append({"usecase": plan.usecase, "folder": str(written.folder), "files": written.files,
+                     "kept_hooks": written.kept_hooks, "actors": sorted(plan.actors)})
+    if as_json:
+        click.echo(json.dumps(done, indent=2))
+    elif not quiet:
+        for item in done:
+            click.echo(f"{item['folder']}: {len(item['files'])} file(s), actors {', '.join(item['actors'])}")
+        if not done:
+            click.echo("no use case puts an actor on the platform (a link naming XMPP and OpenADR or "
+                       "IEC 61850-8-2)", err=True)
+    return OK
+
+
+@cli.command(name="run")
+@click.argument("usecase")
+@click.option("--scenario", "-s", "scenarios", multiple=True, help="Play only this scenario (repeatable).")
+@output_option
+@click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for each step's stanza.")
+@click.option("--federated", is_flag=True,
+              help="One Prosody per organisation's domain, each on its own loopback address, joined by s2s.")
+@catalog_option
+@json_option
+@quiet_option
+def run_(usecase: str, scenarios: tuple[str, ...], output: Path, timeout: float, federated: bool,
+         catalog_dirs: tuple[Path, ...], as_json: bool, quiet: bool) -> int:
+    """Play a use case on its generated platform over a local Prosody and check the stanzas against its steps.
+
+    USECASE is a use-case file, or the id of a use case under the default paths.
+    """
+    import asyncio
+
+    from codegen.run import diagrams, run_scenarios
+
+    missing = [tool for tool in ("prosody", "prosodyctl", "openssl") if shutil.which(tool) is None]
+    if missing:
+        click.echo(f"error: sgam run starts a local XMPP server and needs {', '.join(missing)}\n    hint: install "
+                   "the Debian packages prosody and openssl (`bash .ci/setup` does)", err=True)
+        return BAD_INPUT
+    path = Path(usecase)
+    workspace = _load((path,) if path.exists() else (), catalog_dirs, False, quiet)
+    plans = _plans(workspace, quiet, None if path.exists() else usecase)
+    if plans is None:
+        return BAD_INPUT
+    chosen = plans
+    if len(chosen) != 1:
+        known = [d.model.id for d in workspace.repo.usecases]
+        if len(chosen) > 1:
+            problem = f"{usecase} holds {len(chosen)} use cases on the platform\n    hint: give one file"
+        elif path.exists() or usecase in known:
+            problem = (f"{usecase} puts no actor on the platform\n    hint: a link must name XMPP and "
+                       "OpenADR 2.0b or IEC 61850-8-2 (`sgam codegen` lists what it found)")
+        else:
+            problem = f"no use case {usecase!r}\n    hint: {did_you_mean(usecase, known)}known: {', '.join(known)}"
+        click.echo(f"error: {problem}", err=True)
+        return BAD_INPUT
+    plan = chosen[0]
+    unknown = [s for s in scenarios if s not in plan.scenarios]
+    if unknown:
+        click.echo(f"error: no scenario {unknown[0]!r} in {plan.usecase}; {did_you_mean(unknown[0], plan.scenarios)}"
+                   f"known: {', '.join(plan.scenarios)}", err=True)
+        return BAD_INPUT
+    folder = _write_platform(plan, output).folder
+    chosen_scenarios = list(scenarios or plan.scenarios)
+    with _step_progress(quiet or as_json, sum(len(plan.scenarios[s]) for s in chosen_scenarios)) as advance:
+        runs = asyncio.run(run_scenarios(plan, folder, chosen_scenarios, timeout, federated, advance))
+    results = {scenario: run.results for scenario, run in runs.items()}
+    failed = sum(r.outcome == "failed" for items in results.values() for r in items)
+    for scenario, run in runs.items():
+        for kind, svg in zip(("specified", "observed"), diagrams(plan, scenario, run), strict=True):
+            write_atomic(folder / "diagrams" / f"{scenario}.{kind}.svg", svg)
+    if as_json:
+        click.echo(json.dumps({"usecase": plan.usecase, "conforms": not failed, "scenarios": {
+            scenario: [{"step": r.play.number, "producer": r.play.producer, "receiver": r.play.receiver,
+                        "expected": list(r.play.messages), "outcome": r.outcome,
+                        "observed": r.observed.message if r.observed else None,
+                        "about": list(r.observed.items) if r.observed else [], "note": r.note} for r in items]
+            for scenario, items in results.items()}}, indent=2))
+    elif not quiet or failed:
+        table = Table("scenario", "step", "producer -> receiver", "expected", "observed", "result", box=None)
+        colours = {"passed": "green", "failed": "red", "not executable": "yellow"}
+        for scenario, items in results.items():
+            for r in items:
+                if quiet and r.outcome != "failed":
+                    continue
+                table.add_row(scenario, r.play.number, f"{r.play.producer} -> {r.play.receiver or '-'}",
+                              " | ".join(r.play.messages) or "-", r.observed.message if r.observed else "-",
+                              f"[{colours[r.outcome]}]{r.outcome}[/]" + (f": {r.note}" if r.note else ""))
+        Console(width=None if sys.stdout.isatty() else 200).print(table)
+        click.echo(f"{plan.usecase}: {'conforms' if not failed else f'{failed} step(s) failed'}; "
+                   f"diagrams in {folder / 'diagrams'}", err=True)
+    return NONCONFORMING if failed else OK
 
 
 def main(argv: list[str] | None = None) -> int:

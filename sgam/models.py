@@ -11,7 +11,7 @@ an id of the same file, or of a shared library file (`Library`) in the same repo
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
@@ -238,6 +238,39 @@ class Scenario(Strict):
 # --- Sections 5 to 8 -------------------------------------------------------------------------
 
 
+class InformationItem(Strict):
+    """One data item of an information object, as the platform's data name conversion table names it.
+
+    Optional: `sgam codegen` finds an information object's items from its `data_models` details in
+    the shipped conversion table; an item written here picks or adds a row by hand.
+    """
+
+    common: str = Field(
+        pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$", description="Common name on the platform, e.g. 'der.active_power'."
+    )
+    openadr: str | None = Field(
+        None, description="OpenADR 2.0b element of the shipped conversion table: 'SIGNAL_NAME/signalType' for an "
+        "event signal, 'REPORT_NAME/itemName' for a report item (e.g. 'TELEMETRY_USAGE/powerReal').",
+    )
+    iec61850: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9_]+\.[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$",
+        description="IEC 61850 reference LN.DO[.DA] in the logical device, e.g. 'FSCH1.EnaReq'.",
+    )
+    fc: Literal["ST", "MX", "SP", "CF", "CO"] | None = Field(
+        None, description="Functional constraint of an IEC 61850 row the shipped table lacks."
+    )
+    cdc: str | None = Field(None, pattern=r"^[A-Z]{2,4}$", description="Common data class of a new IEC 61850 row "
+                            "(MV, ASG, SPC ...).")
+    control_model: Literal["direct-with-normal-security", "sbo-with-normal-security", "direct-with-enhanced-security",
+                           "sbo-with-enhanced-security"] | None = Field(
+        None, description="ctlModel of a new control row (fc CO)."
+    )
+    kind: Literal["bool", "int", "float", "str"] = Field("float", description="Value type on the platform.")
+    unit: str = Field("", description="Unit of the common value (SI base unit, e.g. W).")
+    scale: float = Field(1.0, description="common value = protocol value x scale.")
+    description: str = ""
+
+
 class Information(Strict):
     """Section 5: an information object exchanged; its data models place it on the information layer."""
 
@@ -251,6 +284,10 @@ class Information(Strict):
         "e.g. 'IEC 61850-7-420 DSTO', 'OpenADR 2.0b oadrDistributeEvent'.",
     )
     exchange: ExchangeKind | None = Field(None, description="Kind of exchange, used to rank standard suggestions.")
+    items: list[InformationItem] = Field(
+        default_factory=list,
+        description="Data items for the platform's conversion table; overrides what `data_models` finds.",
+    )
 
 
 class Requirement(Strict):

@@ -68,3 +68,10 @@ def test_the_installed_tool_publishes_its_examples_with_the_templates_it_carries
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "site" / "usecases" / "ems-demand-response.html").is_file()
     assert (installed / "sgam" / "publish" / "templates" / "usecase.html").is_file()
+
+
+def test_the_installed_tool_generates_a_platform_from_its_templates(installed: Path, tmp_path: Path) -> None:
+    assert (installed / "codegen" / "templates" / "adapter.py.tmpl").is_file()
+    result = run(installed, tmp_path, "codegen", "-q", "-o", "out")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out" / "ems-demand-response" / "adapters" / "ems.py").is_file()

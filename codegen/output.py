@@ -1,0 +1,112 @@
+"""Writing a generated platform: every file atomically, hooks the user changed kept, a manifest of it all.
+
+Generated files depend only on the plan, so the same use case gives the same bytes. The manifest
+records the hash of each hooks file as generated; a hooks file whose content no longer matches
+that hash was edited by its user and is kept (and reported), never overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from codegen import adapters, config, tables
+from codegen.plan import Plan
+from sgam.files import write_atomic
+
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class Written:
+    folder: Path
+    files: list[str] = field(default_factory=list)
+    kept_hooks: list[str] = field(default_factory=list)
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def render(plan: Plan) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """(generated files, hooks files) by path relative to the use case's folder."""
+    files: dict[str, bytes] = {"tables/conversion.json": tables.table_json(plan).encode()}
+    for actor in plan.bridges():
+        rows = tables.bridge_rows(plan, actor)
+        files[f"tables/{actor}.csv"] = tables.table_csv(rows).encode()
+        files[f"tables/{actor}.xlsx"] = tables.table_xlsx(rows, f"{plan.usecase}: {actor}")
+    hooks = {}
+    files[f"adapters/{adapters.PACKAGE}"] = adapters.package_init(plan).encode()
+    for actor in plan.actors:
+        module = adapters.module_name(actor)
+        files[f"adapters/{module}.py"] = adapters.adapter_module(plan, actor).encode()
+        hooks[f"adapters/hooks_{module}.py"] = adapters.hooks_module(plan, actor).encode()
+    for domain in plan.domains:
+        files[f"prosody/{domain}.cfg.lua"] = config.deployed_prosody(plan, domain).encode()
+    files["secrets/.gitignore"] = b"# generated passwords: never commit them\n*\n"
+    return files, hooks
+
+
+def manifest(plan: Plan, files: dict[str, bytes], hooks: dict[str, bytes]) -> str:
+    data = {
+        "format": "sgam-platform/1",
+        "usecase": plan.usecase,
+        "source": plan.file,
+        "domains": plan.domains,
+        "actors": {
+            a.id: {"jid": a.jid, "resource": "sgam", "roles": list(a.roles),
+                   "adapter": f"adapters/{adapters.module_name(a.id)}.py",
+                   "hooks": f"adapters/hooks_{adapters.module_name(a.id)}.py",
+                   "allow": {b: plan.allowed(a.id, b) for b in ("openadr", "iec61850") if plan.allowed(a.id, b)}}
+            for a in plan.actors.values()
+        },
+        "links": [{"link": c.link, "binding": c.binding, "serving": c.serving, "calling": c.calling}
+                  for c in plan.connections],
+        "accounts": {"file": str(config.SECRETS), "mode": "0600",
+                     "note": "generated passwords, one per JID; kept out of version control (secrets/.gitignore)"},
+        "prosody": [f"prosody/{d}.cfg.lua" for d in plan.domains],
+        "tables": sorted(p for p in files if p.startswith("tables/")),
+        "steps": {scenario: [{"step": p.number, "producer": p.producer, "receiver": p.receiver, "binding": p.binding,
+                              "messages": list(p.messages), "executable": p.executable, "reason": p.reason}
+                             for p in plays]
+                  for scenario, plays in plan.scenarios.items()},
+        "files": {path: _sha(data) for path, data in sorted(files.items())},
+        "hooks": {path: _sha(data) for path, data in sorted(hooks.items())},
+    }
+    return json.dumps(data, indent=2) + "\n"
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
+
+
+def write(plan: Plan, out: Path) -> Written:
+    """Write the plan's platform under out/<use case>; hooks the user changed stay as they are."""
+    folder = out / plan.usecase
+    files, hooks = render(plan)
+    old = folder / MANIFEST
+    recorded = json.loads(old.read_text(encoding="utf-8")).get("hooks", {}) if old.is_file() else {}
+    written = Written(folder)
+    for path, data in files.items():
+        _write_bytes(folder / path, data) if path.endswith(".xlsx") else write_atomic(folder / path, data.decode())
+        written.files.append(path)
+    for path, data in hooks.items():
+        target = folder / path
+        if target.is_file() and _sha(target.read_bytes()) not in (recorded.get(path), _sha(data)):
+            written.kept_hooks.append(path)
+            continue
+        write_atomic(target, data.decode())
+        written.files.append(path)
+    secrets_file = folder / config.SECRETS
+    passwords = config.accounts(plan, config.read_accounts(folder))
+    write_atomic(secrets_file, json.dumps({"accounts": passwords}, indent=2) + "\n")
+    os.chmod(secrets_file, 0o600)
+    write_atomic(old, manifest(plan, files, hooks))
+    written.files.append(MANIFEST)
+    return written

@@ -1,0 +1,249 @@
+"""`sgam codegen`: the platform generated from the use cases -- plan, tables, configuration, adapters."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from codegen.output import write
+from codegen.plan import Plan, build_plans
+from sgam.platform.conversion import Converter, load_table
+from sgam.workspace import load_workspace
+from tests.conftest import REPO
+
+SEED = REPO / "usecases" / "ems-demand-response.yaml"
+
+
+@pytest.fixture(scope="module")
+def plan() -> Plan:
+    plans, problems = build_plans(load_workspace([SEED]))
+    assert not [p for p in problems if p.severity.value == "error"]
+    [seed] = plans
+    return seed
+
+
+@pytest.fixture(scope="module")
+def generated(plan: Plan, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write(plan, tmp_path_factory.mktemp("platform")).folder
+
+
+def test_actors_on_the_platform_have_roles_and_jids_in_their_organisations_domain(plan: Plan) -> None:
+    roles = {a.id: (a.jid, a.roles) for a in plan.actors.values()}
+    assert roles == {
+        "vtn": ("vtn@aggregator.example", ("vtn",)),
+        "ems": ("ems@customer.example", ("ven", "client")),
+        "battery-der": ("battery-der@customer.example", ("server",)),
+        "pv-der": ("pv-der@customer.example", ("server",)),
+    }
+    assert "facility-manager" not in plan.actors  # no link puts it on the platform
+    assert plan.bridges() == ["ems"]
+
+
+def test_allow_lists_are_the_links(plan: Plan, generated: Path) -> None:
+    manifest = json.loads((generated / "manifest.json").read_text())
+    allow = {actor: entry["allow"] for actor, entry in manifest["actors"].items()}
+    assert allow == {
+        "vtn": {"openadr": ["ems@customer.example"]},
+        "ems": {"openadr": ["vtn@aggregator.example"],
+                "iec61850": ["battery-der@customer.example", "pv-der@customer.example"]},
+        "battery-der": {"iec61850": ["ems@customer.example"]},
+        "pv-der": {"iec61850": ["ems@customer.example"]},
+    }
+    links = {link["link"]: (link["serving"], link["calling"]) for link in manifest["links"]}
+    assert links == {"link-vtn-ems": ("vtn", "ems"), "link-ems-battery": ("battery-der", "ems"),
+                     "link-ems-pv": ("pv-der", "ems")}
+
+
+def test_conversion_rows_come_from_the_information_objects(plan: Plan) -> None:
+    rows = {(r.information, r.common): r for r in plan.rows}
+    # 'IEC 61850-7-420 DWMX (WMaxSptPct)' meets the shipped row of that data object.
+    limit = rows[("inf-pv-limit", "der.active_power_limit")]
+    assert (limit.iec61850, limit.fc, limit.openadr, limit.unit) == ("DWMX1.WMaxSptPct.setMag.f", "SP",
+                                                                       "SIMPLE/level", "%")
+    # 'IEC 61850-7-4 MMXU (TotW, TotVAr)': exactly the two named objects.
+    assert {c for i, c in rows if i == "inf-der-measurements"} == {"der.active_power", "der.reactive_power"}
+    # The use case's own items add the schedule rows the shipped table lacks.
+    enable = rows[("inf-der-control", "der.schedule_enabled")]
+    assert (enable.iec61850, enable.fc, enable.control_model, enable.origin) == (
+        "FSCH1.EnaReq", "CO", "direct-with-normal-security", "use case")
+
+
+def test_the_json_table_loads_in_the_runtime_and_converts_the_added_rows(generated: Path) -> None:
+    converter = Converter(load_table(generated / "tables" / "conversion.json"))
+    row, value = converter.to_iec61850("der.schedule_enabled", True)
+    assert (row.reference, value) == ("FSCH1.EnaReq", True)
+    assert converter.to_iec61850("der.active_power_limit", 70.0)[0].reference == "DWMX1.WMaxSptPct.setMag.f"
+
+
+def test_csv_and_xlsx_list_the_bridge_rows_with_their_origin(plan: Plan, generated: Path) -> None:
+    with (generated / "tables" / "ems.csv").open(newline="") as handle:
+        table = list(csv.DictReader(handle))
+    sheet = load_workbook(generated / "tables" / "ems.xlsx").active
+    assert sheet is not None
+    cells = [[c.value or "" for c in row] for row in sheet.iter_rows()]
+    assert cells[0] == list(table[0])
+    assert [row[:3] for row in cells[1:]] == [[r["common_name"], r["openadr"], r["iec61850"]] for r in table]
+    telemetry = [r for r in table if r["information"] == "inf-telemetry"]
+    assert {r["direction"] for r in telemetry} == {"ems -> vtn"}
+    assert {r["common_name"] for r in table} >= {r.common for r in plan.rows if r.information == "inf-pv-limit"}
+
+
+def test_secrets_are_private_and_listed_in_the_manifest(generated: Path) -> None:
+    accounts = generated / "secrets" / "accounts.json"
+    assert accounts.stat().st_mode & 0o777 == 0o600
+    passwords = json.loads(accounts.read_text())["accounts"]
+    assert set(passwords) == {
+        "vtn@aggregator.example", "ems@customer.example", "battery-der@customer.example", "pv-der@customer.example"}
+    manifest = json.loads((generated / "manifest.json").read_text())
+    assert manifest["accounts"]["mode"] == "0600"
+    assert "secrets/accounts.json" not in manifest["files"]
+    assert (generated / "secrets" / ".gitignore").read_text().splitlines()[-1] == "*"
+    for path in [*manifest["files"], *manifest["hooks"], "manifest.json"]:
+        text = (generated / path).read_bytes()
+        assert not any(password.encode() in text for password in passwords.values()), path
+
+
+def test_prosody_configuration_per_domain_requires_encryption_and_federates_the_use_case_domains(
+        generated: Path) -> None:
+    customer = (generated / "prosody" / "customer.example.cfg.lua").read_text()
+    assert 'VirtualHost "customer.example"' in customer and "aggregator.example\"" in customer
+    for setting in ("c2s_require_encryption = true", "s2s_require_encryption = true", "s2s_secure_auth = true",
+                    "allow_registration = false", 's2s_secure_domains = { "aggregator.example" }',
+                    'cafile = "/etc/prosody/certs/sgam-platform-ca.crt"'):
+        assert setting in customer
+
+
+def test_generated_code_passes_ruff_and_imports(generated: Path) -> None:
+    ruff = shutil.which("ruff", path=str(Path(sys.executable).parent))
+    assert ruff is not None
+    result = subprocess.run([ruff, "check", "--no-cache", "--isolated", str(generated)], capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stdout
+    imported = subprocess.run([sys.executable, "-c", ("import adapters.ems, adapters.vtn, adapters.battery_der, "
+                               "adapters.pv_der; print(adapters.ems.CONFIG['roles'])")],
+                              cwd=generated, capture_output=True, text=True, check=False)
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.strip() == "['ven', 'client']"
+
+
+def test_regeneration_is_byte_identical_and_keeps_a_changed_hook(plan: Plan, tmp_path: Path) -> None:
+    first = write(plan, tmp_path / "a").folder
+    second = write(plan, tmp_path / "b").folder
+    manifest = json.loads((first / "manifest.json").read_text())
+    for path in [*manifest["files"], *manifest["hooks"], "manifest.json"]:
+        assert (first / path).read_bytes() == (second / path).read_bytes(), path
+    hook = first / "adapters" / "hooks_ems.py"
+    hook.write_text(hook.read_text() + "\n# my change\n")
+    secrets = (first / "secrets" / "accounts.json").read_text()
+    again = write(plan, tmp_path / "a")
+    assert again.kept_hooks == ["adapters/hooks_ems.py"]
+    assert hook.read_text().endswith("# my change\n")
+    assert (first / "secrets" / "accounts.json").read_text() == secrets  # passwords survive regeneration
+    (first / "adapters" / "hooks_vtn.py").unlink()
+    assert "adapters/hooks_vtn.py" in write(plan, tmp_path / "a").files
+
+
+def test_steps_the_platform_cannot_play_are_listed_with_the_reason(plan: Plan) -> None:
+    plays = {p.number: p for p in plan.scenarios["sc-dr-event"]}
+    # On XMPP the VEN's oadrCreatedEvent rides the IQ result: no oadrResponse follows it.
+    assert plays["3"].reason == "the vtn never sends oadrResponse on this platform"
+    assert plays["4"].reason == "moves no information"
+    assert plays["1"].messages == ("oadrDistributeEvent",)
+    assert plays["8"].messages == ("Report",)
+    opt_out = {p.number: p for p in plan.scenarios["sc-opt-out"]}
+    assert not opt_out["1"].executable  # the facility manager is not on the platform
+
+
+def test_codegen_command_writes_every_use_case_with_platform_actors(sgam, tmp_path: Path) -> None:
+    result = sgam("codegen", REPO / "usecases", "-o", tmp_path, "--json", "-q")
+    assert result.status == 0, result.err
+    assert {item["usecase"] for item in json.loads(result.out)} == {
+        "ems-demand-response", "ev-smart-charging", "flexibility-traffic-light"}
+
+
+def test_a_broken_variant_fails_with_located_messages(sgam, tmp_path: Path) -> None:
+    shutil.copy(REPO / "usecases" / "library.yaml", tmp_path)
+    text = SEED.read_text()
+    # The PV inverter loses its link, and the schedule control its IEC 61850 items.
+    text = text[:text.index("    - id: link-ems-pv")]
+    items = ("    items:\n      - {common: der.schedule_enabled, iec61850: FSCH1.EnaReq, fc: CO, cdc: SPC, kind: bool,\n"
+             "         control_model: direct-with-normal-security, description: schedule enable request}\n")
+    assert items in text
+    text = text.replace(items, "")
+    broken = tmp_path / "ems-demand-response.yaml"
+    broken.write_text(text)
+    result = sgam("codegen", tmp_path, "-o", tmp_path / "out")
+    assert result.status == 2, result.err
+    lines = result.err.splitlines()
+    no_link = [line for line in lines if "error[codegen-no-link]" in line]
+    assert no_link and all("pv-der" in line for line in no_link)
+    assert any("error[codegen-unrepresented]" in line and "'inf-der-control'" in line for line in lines)
+    assert no_link[0].startswith(f"{broken}:") and no_link[0].split(":")[1].isdigit()  # file:line:column
+    assert not (tmp_path / "out").exists()
+    # `sgam run` stops on the same errors before it starts anything.
+    run = sgam("run", broken, "-o", tmp_path / "out")
+    assert run.status == 2 and "error[codegen-no-link]" in run.err
+    assert not (tmp_path / "out").exists()
+
+
+def test_data_models_without_rows_and_conflicting_items_are_located_warnings(sgam, tmp_path: Path) -> None:
+    shutil.copy(REPO / "usecases" / "library.yaml", tmp_path)
+    anchor = "    data_models: [IEC 61850-7-420 DWMX (WMaxSptPct), IEC 61850-7-2 Operate]\n"
+    text = SEED.read_text()
+    assert anchor in text
+    renamed = ("    items:\n      - {common: der.pv_cap, iec61850: DWMX1.WMaxSptPct.setMag.f, kind: float, unit: '%',\n"
+               "         openadr: LOAD_DISPATCH/setpoint}\n")
+    variant = tmp_path / "ems-demand-response.yaml"
+    variant.write_text(text.replace(anchor, anchor + renamed))
+    result = sgam("codegen", tmp_path, "-o", tmp_path / "out")
+    assert result.status == 0, result.err
+    lines = variant.read_text().splitlines()
+    found: dict[str, list[tuple[str, str]]] = {}  # code -> (the text at the reported line:column, message)
+    for line in result.err.splitlines():
+        if "warning[codegen-" in line:
+            where, _, rest = line.partition(": warning[")
+            code, _, message = rest.partition("]: ")
+            _, row, column = where.rsplit(":", 2)
+            found.setdefault(code, []).append((lines[int(row) - 1][int(column) - 1:], message))
+    [(conflict_at, conflict)] = found["codegen-conflict"]
+    assert conflict_at.startswith("der.pv_cap") and "'der.active_power_limit' in the shipped table" in conflict
+    assert any(at.startswith("IEC 61850-7-420 DSTO (DEROpSt)") for at, _ in found["codegen-no-row"])
+    [(unknown_at, unknown)] = found["codegen-item"]
+    assert unknown_at.startswith("LOAD_DISPATCH/setpoint") and "cannot carry this item over OpenADR" in unknown
+    # The use case's name is the one the generated table uses for that reference.
+    converter = Converter(load_table(tmp_path / "out" / "ems-demand-response" / "tables" / "conversion.json"))
+    assert converter.to_iec61850("der.pv_cap", 70.0)[0].reference == "DWMX1.WMaxSptPct.setMag.f"
+
+
+def test_a_link_whose_server_cannot_be_told_is_a_located_error(sgam, tmp_path: Path) -> None:
+    shutil.copy(REPO / "usecases" / "library.yaml", tmp_path)
+    step = ("        activity: Report battery measurements\n        description: The battery server sends its measurement"
+            " report (active and reactive power, operating state) on change and at each integrity period.\n"
+            "        service: REPORT\n        producer: battery-der\n        receiver: ems\n")
+    text = SEED.read_text()
+    assert step in text
+    # The EMS now 'reports' to the battery while it also writes to it: both ends act as the server.
+    variant = tmp_path / "ems-demand-response.yaml"
+    variant.write_text(text.replace(step, step.replace("producer: battery-der\n        receiver: ems",
+                                                       "producer: ems\n        receiver: battery-der")))
+    result = sgam("codegen", tmp_path, "-o", tmp_path / "out")
+    assert result.status == 2
+    [error] = [line for line in result.err.splitlines() if "error[codegen-roles]" in line]
+    assert "cannot tell which of 'battery-der' and 'ems' is the server on link 'link-ems-battery'" in error
+    row, column = (int(n) for n in error.split(":")[1:3])
+    assert variant.read_text().splitlines()[row - 1][column - 1:] == "link-ems-battery"
+
+
+def test_what_a_generated_adapter_runs_on_leaves_the_modelling_side_out() -> None:
+    # A device runs its adapter with the platform runtime alone: no use-case loading, no plan.
+    probe = ("import sys, codegen.adapter; print(sorted(m for m in sys.modules if m.split('.')[0] in ('sgam', 'codegen')"
+             " and not m.startswith('sgam.platform')))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "['codegen', 'codegen.adapter', 'sgam', 'sgam.files']"
