@@ -245,6 +245,7 @@ class Builder:
         for info in data["information"]:
             info["data_models"] = extra.get("data_models", {}).get(info["id"], [])
             info["exchange"] = extra.get("exchanges", {}).get(info["id"])
+            info["items"] = extra.get("items", {}).get(info["id"], [])
         for index, description in extra.get("diagram_descriptions", {}).items():
             data["diagrams"][int(index)]["description"] = description
         for kpi in data["kpis"]:

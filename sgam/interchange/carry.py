@@ -48,6 +48,8 @@ def common_extra(usecase: UseCase, shared: list[Actor]) -> dict[str, Any]:
                       if step.function},
         "data_models": {i.id: i.data_models for i in usecase.information if i.data_models},
         "exchanges": {i.id: i.exchange.value for i in usecase.information if i.exchange},
+        "items": {i.id: [item.model_dump(mode="json", exclude_defaults=True) for item in i.items]
+                  for i in usecase.information if i.items},
         "step_standards": {f"{s.id}/{step.number}": step.standards for s in usecase.scenarios for step in s.steps
                            if step.standards},
     }
