@@ -25,35 +25,127 @@ from codegen.plan import Plan
 from sgam.platform.xmpp import Server
 
 
-def free_port() -> int:
+def free_port(address: str = "127.0.0.1") -> int:
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
+        probe.bind((address, 0))
         return int(probe.getsockname()[1])
 
 
-def _openssl(*args: str | Path, cwd: Path) -> None:
+def openssl(*args: str | Path, cwd: Path) -> None:
     subprocess.run(["openssl", *map(str, args)], cwd=cwd, check=True, capture_output=True)
 
 
-class CertificateAuthority:
-    """A throwaway CA that signs the servers' certificates (and that every client and server trusts)."""
+def dns_names(domains: list[str] | tuple[str, ...]) -> str:
+    """A subjectAltName value naming server domains."""
+    return ", ".join(f"DNS:{domain}" for domain in domains)
 
-    def __init__(self, folder: Path) -> None:
+
+class CertificateAuthority:
+    """A throwaway CA that signs server (and client) certificates, which every party then trusts."""
+
+    def __init__(self, folder: Path, name: str = "ca") -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
-        self.cert = folder / "ca.crt"
-        _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=sgam run CA",
-                 "-keyout", "ca.key", "-out", "ca.crt", cwd=folder)
+        self.cert = folder / f"{name}.crt"
+        self.key = folder / f"{name}.key"
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN=sgam CA {name}",
+                "-keyout", self.key, "-out", self.cert, cwd=folder)
 
-    def issue(self, name: str, domains: list[str]) -> tuple[Path, Path]:
-        """A server certificate naming `domains` (subjectAltName DNS); returns (certificate, key)."""
-        names = ", ".join(f"DNS:{d}" for d in domains)
-        (self.folder / f"{name}.ext").write_text(f"subjectAltName = {names}\n", encoding="utf-8")
-        _openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={domains[0]}",
-                 "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=self.folder)
-        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-                 "-days", "2", "-extfile", f"{name}.ext", "-out", f"{name}.crt", cwd=self.folder)
-        return self.folder / f"{name}.crt", self.folder / f"{name}.key"
+    def issue(self, name: str, subject_alt_names: str) -> tuple[Path, Path]:
+        """Sign a certificate for `name` with the given subjectAltName value; returns (certificate, key)."""
+        cert, key, request = (self.folder / f"{name}.{ext}" for ext in ("crt", "key", "csr"))
+        extensions = self.folder / f"{name}.ext"
+        extensions.write_text(f"subjectAltName = {subject_alt_names}\n", encoding="utf-8")
+        openssl("req", "-new", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}", "-keyout", key, "-out", request,
+                cwd=self.folder)
+        openssl("x509", "-req", "-in", request, "-CA", self.cert, "-CAkey", self.key, "-CAcreateserial", "-days", "2",
+                "-extfile", extensions, "-out", cert, cwd=self.folder)
+        return cert, key
+
+
+class ProsodyProcess:
+    """One Prosody in a temporary folder of its own, run in the foreground and stopped by its process id.
+
+    As root the folder is handed to the `prosody` user and the server runs as that user (Prosody
+    refuses to run as root); otherwise it runs as the caller. Subclasses write `config` and set
+    `port` before `start`.
+    """
+
+    def __init__(self, prefix: str, address: str = "127.0.0.1") -> None:
+        # Not under pytest's tmp_path: that lives in a folder the `prosody` user cannot enter.
+        self.root = Path(tempfile.mkdtemp(prefix=prefix))
+        self.address = address
+        self.port = 0
+        self.config = self.root / "prosody.cfg.lua"
+        self.log = self.root / "prosody.log"
+        (self.root / "data").mkdir()
+        self._user = pwd.getpwnam("prosody") if os.geteuid() == 0 else None
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def hand_over(self, *folders: Path) -> None:
+        """Give the server's folder (and any others it reads, such as a shared CA's) to the `prosody` user."""
+        if self._user is not None:
+            for folder in (self.root, *folders):
+                for path in (folder, *folder.rglob("*")):
+                    shutil.chown(path, self._user.pw_uid, self._user.pw_gid)
+
+    @property
+    def _uid(self) -> int | None:
+        return None if self._user is None else self._user.pw_uid
+
+    @property
+    def _gid(self) -> int | None:
+        return None if self._user is None else self._user.pw_gid
+
+    def register(self, user: str, domain: str, password: str) -> str:
+        """Create an account (non-interactive `prosodyctl register`); returns its bare JID."""
+        subprocess.run(["prosodyctl", "--config", str(self.config), "register", user, domain, password],
+                       check=True, capture_output=True, user=self._uid, group=self._gid)
+        return f"{user}@{domain}"
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Start the server and wait until it accepts connections."""
+        if self._process is not None:
+            raise RuntimeError("Prosody is already running")
+        self._process = subprocess.Popen(["prosody", "--config", str(self.config), "-F"],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, user=self._uid,
+                                         group=self._gid)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                self._process = None
+                raise RuntimeError(f"Prosody exited at start; see {self.log}:\n{self.tail()}")
+            try:
+                socket.create_connection((self.address, self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        tail = self.tail()
+        self.stop()
+        raise RuntimeError(f"Prosody did not listen on {self.address}:{self.port} within {timeout} s:\n{tail}")
+
+    def stop(self) -> None:
+        """Stop the server by its process id (SIGTERM, then SIGKILL if it lingers)."""
+        if self._process is None:
+            return
+        self._process.send_signal(signal.SIGCONT)  # in case it was paused
+        self._process.send_signal(signal.SIGTERM)
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    def close(self) -> None:
+        """Stop the server and remove its folder."""
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def tail(self, lines: int = 20) -> str:
+        """The end of the server's log."""
+        text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
 
 
 def loopback_addresses(count: int) -> list[str]:
@@ -65,7 +157,7 @@ def loopback_addresses(count: int) -> list[str]:
 S2S_PORT = 5269  # the XMPP server-to-server port peers connect to when DNS names no SRV record
 
 
-class LocalProsody:
+class LocalProsody(ProsodyProcess):
     """Prosody for `domains` of the plan (default: all of them on one server).
 
     For federation, one instance per domain: each listens on its own loopback `address` (c2s on a
@@ -76,15 +168,11 @@ class LocalProsody:
     def __init__(self, plan: Plan, accounts: dict[str, str], *, domains: list[str] | None = None,
                  address: str = "127.0.0.1", hosts: Path | None = None,
                  ca: CertificateAuthority | None = None) -> None:
+        super().__init__("sgam-run-", address)
         self.domains = domains or plan.domains
-        self.address = address
-        self.root = Path(tempfile.mkdtemp(prefix="sgam-run-"))
-        self.port = free_port()
-        self.config = self.root / "prosody.cfg.lua"
-        self.log = self.root / "prosody.log"
-        (self.root / "data").mkdir()
+        self.port = free_port(address)
         self.ca = ca or CertificateAuthority(self.root / "certs")
-        cert, key = self.ca.issue("-".join(self.domains), self.domains)
+        cert, key = self.ca.issue("-".join(self.domains), dns_names(self.domains))
         settings = [
             f'data_path = "{self.root}/data"',
             f'log = {{ {{ levels = {{ min = "info" }}, to = "file", filename = "{self.log}" }} }}',
@@ -99,59 +187,12 @@ class LocalProsody:
         self.config.write_text(prosody_config(plan, self.domains, globals_="\n".join(settings),
                                               certificates={d: (str(cert), str(key)) for d in self.domains}),
                                encoding="utf-8")
-        self._user = pwd.getpwnam("prosody") if os.geteuid() == 0 else None
-        if self._user is not None:
-            for path in (self.root, *self.root.rglob("*"), *self.ca.folder.rglob("*")):
-                shutil.chown(path, self._user.pw_uid, self._user.pw_gid)
-        self._process: subprocess.Popen[bytes] | None = None
+        self.hand_over(self.ca.folder)
         for jid, password in accounts.items():
             user, _, domain = jid.partition("@")
             if domain in self.domains:
-                subprocess.run(["prosodyctl", "--config", str(self.config), "register", user, domain, password],
-                               check=True, capture_output=True, user=self._uid, group=self._gid)
+                self.register(user, domain, password)
 
     @property
     def server(self) -> Server:
         return Server(host=self.address, port=self.port, ca_file=self.ca.cert)
-
-    @property
-    def _uid(self) -> int | None:
-        return None if self._user is None else self._user.pw_uid
-
-    @property
-    def _gid(self) -> int | None:
-        return None if self._user is None else self._user.pw_gid
-
-    def start(self, timeout: float = 10.0) -> None:
-        self._process = subprocess.Popen(["prosody", "--config", str(self.config), "-F"],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, user=self._uid,
-                                         group=self._gid)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                self._process = None
-                raise RuntimeError(f"Prosody exited at start:\n{self.tail()}")
-            try:
-                socket.create_connection((self.address, self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        tail = self.tail()
-        self.close()
-        raise RuntimeError(f"Prosody did not listen on {self.address}:{self.port} within {timeout} s:\n{tail}")
-
-    def tail(self, lines: int = 15) -> str:
-        """The end of the server's log (it goes with the server's folder on close)."""
-        text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
-
-    def close(self) -> None:
-        if self._process is not None:
-            self._process.send_signal(signal.SIGTERM)
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-            self._process = None
-        shutil.rmtree(self.root, ignore_errors=True)
