@@ -36,9 +36,10 @@ from typing import Any, Self
 from slixmpp import JID, ClientXMPP, Iq, Message
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.stanza import StreamFeatures
-from slixmpp.xmlstream import StanzaBase
+from slixmpp.xmlstream import StanzaBase, XMLStream
 from slixmpp.xmlstream.handler import Callback, CoroutineCallback
 from slixmpp.xmlstream.matcher.base import MatcherBase
+from slixmpp.xmlstream.xmlstream import NotConnectedError
 
 log = logging.getLogger(__name__)
 
@@ -264,6 +265,18 @@ def _iq_text(kind: str, stanza_id: str, to: str, payload: ET.Element | None, def
     if to:
         head += f' to="{to.translate(_ATTRIBUTE_ESCAPES)}"'
     return f"{head}/>" if payload is None else f"{head}>{xml_text(payload, default_ns, foreign_attributes=False)}</iq>"
+
+
+def _send_now(stream: XMLStream, text: str) -> None:
+    """Write a stanza to the connection at once, not through slixmpp's send queue (an event-loop turn each).
+
+    Without a connection it is dropped, as the queue drops it: a request is sent again after the
+    reconnection and its answer then replayed (see the module's note).
+    """
+    try:
+        stream.send_raw(text)
+    except NotConnectedError:
+        log.debug("not connected: dropped %s", text)
 
 
 def _payload(stanza: StanzaBase, namespaces: Iterable[str]) -> ET.Element | None:
@@ -616,7 +629,7 @@ class Endpoint:
         if not isinstance(answer, StanzaFault):  # the common case, without copying the request (iq.reply)
             stream = iq.stream
             assert stream is not None  # a received stanza knows its stream
-            stream.send(_iq_text("result", iq["id"], iq["from"].full, answer, stream.default_ns))
+            _send_now(stream, _iq_text("result", iq["id"], iq["from"].full, answer, stream.default_ns))
             return
         reply = iq.reply(clear=True)
         reply["type"] = "error"
@@ -681,7 +694,7 @@ class Endpoint:
         pending, client = self._pending[request_id], self._client
         if client is None or not self._online.is_set():
             return
-        client.send(_iq_text("set", request_id, pending.to.full, pending.payload, client.default_ns))
+        _send_now(client, _iq_text("set", request_id, pending.to.full, pending.payload, client.default_ns))
 
     def _on_answer(self, iq: StanzaBase) -> None:
         pending = self._pending.get(iq["id"])
