@@ -684,6 +684,8 @@ class Endpoint:
                 if answer["error"]["condition"] not in TRANSIENT:
                     raise self._failure(answer)
                 away = answer  # the peer is not there now (reconnecting?): ask again shortly
+                if self._client is None:  # stopped after this answer came, so stop() could not fail it
+                    raise EndpointStopped(f"{self.jid} stopped")
                 pending.answer = loop.create_future()
                 await asyncio.sleep(min(next(waits), max(deadline - loop.time(), 0)))
                 self._transmit(request_id)

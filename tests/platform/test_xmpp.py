@@ -287,3 +287,19 @@ def test_a_payload_with_characters_to_escape_and_nested_namespaces_arrives_intac
             assert [canonical(payload) for payload in received] == [canonical(odd_payload(note))]
 
     run(scenario())
+
+
+def test_stopping_just_as_the_peer_is_reported_away_still_ends_the_request(prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        absent = prosody.account("absent")
+        client = Endpoint(prosody.account("client"), prosody.server)
+        await client.start()
+        waiting = asyncio.ensure_future(client.request(f"{absent.jid}/sgam", element("ping"), timeout=5))
+        # Stop in the moment between the server's "service-unavailable" arriving and the request reading it.
+        while not any(pending.answer.done() for pending in client._pending.values()):
+            await asyncio.sleep(0)
+        await client.stop()
+        with pytest.raises(EndpointStopped):
+            await waiting
+
+    run(scenario())
