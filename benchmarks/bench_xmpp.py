@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import cProfile
 import gc
 import platform
@@ -121,8 +122,11 @@ async def connected(client: ClientXMPP, server: Server) -> ClientXMPP:
 
 
 async def raw_round_trips(server: Server, requester: Account, responder: Account, count: int,
-                          in_flight: int) -> RoundTrips:
-    """Round trips of plain slixmpp IQs between two accounts on `server` (the transport's baseline)."""
+                          in_flight: int, extra: ET.Element | None = None) -> RoundTrips:
+    """Round trips of plain slixmpp IQs between two accounts on `server` (the transport's baseline).
+
+    With `extra`, each request's payload carries a copy of it (to weigh a bigger payload; the answer stays small).
+    """
 
     def answer(iq: StanzaBase) -> None:
         reply = iq.reply(clear=True)
@@ -137,10 +141,13 @@ async def raw_round_trips(server: Server, requester: Account, responder: Account
     try:
         async def round_trip(number: int) -> None:
             iq = asking.make_iq_set(ito=answering.boundjid.full)
-            iq.append(payload(number))
+            sample = payload(number)
+            if extra is not None:
+                sample.append(copy.deepcopy(extra))
+            iq.append(sample)
             await iq.send(timeout=30)
 
-        return await measure("raw slixmpp", round_trip, count, in_flight)
+        return await measure("raw slixmpp" if extra is None else "raw + oadr", round_trip, count, in_flight)
     finally:
         for client in (asking, answering):
             await disconnect(client)

@@ -55,7 +55,7 @@ from sgam.platform.services import (
     ReportHandler,
     ServiceError,
 )
-from sgam.platform.xmpp import Handler, StanzaFault
+from sgam.platform.xmpp import Handler, StanzaFault, xml_text
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ def decode(element: ET.Element | None) -> tuple[str, dict[str, Any]]:
     """(message type, payload) of a received ``oadrPayload``; schema-invalid input raises 454."""
     if element is None:
         raise OpenAdrError(INVALID_DATA, "the answer carried no oadrPayload")
-    data = ET.tostring(element)
+    data = xml_text(element)
     try:
         validate_xml_schema(data)
         message_type, payload = parse_message(data)

@@ -10,7 +10,15 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from sgam.platform.xmpp import Endpoint, EndpointStopped, Handler, RequestFailed, StanzaFault, current_sender
+from sgam.platform.xmpp import (
+    Endpoint,
+    EndpointStopped,
+    Handler,
+    RequestFailed,
+    StanzaFault,
+    current_sender,
+    xml_text,
+)
 from tests.platform.prosody import Prosody
 
 NS = "urn:example:sgam:test"
@@ -234,3 +242,64 @@ def test_a_message_that_breaks_its_handler_is_logged_and_later_ones_still_arrive
     with caplog.at_level(logging.ERROR, logger="sgam.platform.xmpp"):
         assert run(scenario()) == ["7"]
     assert any("handler for" in record.getMessage() for record in caplog.records)
+
+
+def canonical(node: ET.Element) -> str:
+    return ET.canonicalize(ET.tostring(node, encoding="unicode"), strip_text=False)
+
+
+def odd_payload(note: str = 'quote " amp & lt < tab\tnewline\n') -> ET.Element:
+    """Characters to escape in text, attributes and tails; nested and unqualified namespaces; xml:lang."""
+    root = element("sample", 'a < b & "c" > d', note=note)
+    root.set("{http://www.w3.org/XML/1998/namespace}lang", "de")
+    inner = ET.SubElement(root, "{urn:example:other}inner", {"n": "1"})
+    inner.text, inner.tail = "x", " tail & <more>"
+    ET.SubElement(inner, "plain").text = "no namespace"
+    ET.SubElement(root, f"{{{NS}}}empty")
+    return root
+
+
+def test_xml_text_writes_what_elementtree_writes() -> None:
+    payload = odd_payload()
+    assert canonical(ET.fromstring(xml_text(payload))) == canonical(payload)
+
+
+def test_xml_text_keeps_or_leaves_out_attributes_in_foreign_namespaces() -> None:
+    payload = element("sample", **{"{urn:example:attrs}id": "7", "plain": "p"})
+    kept = ET.fromstring(xml_text(payload))
+    assert kept.attrib == {"{urn:example:attrs}id": "7", "plain": "p"}
+    assert ET.fromstring(xml_text(payload, foreign_attributes=False)).attrib == {"plain": "p"}  # as slixmpp writes it
+
+
+def test_a_payload_with_characters_to_escape_and_nested_namespaces_arrives_intact(prosody: Prosody, run) -> None:
+    received: list[ET.Element] = []
+    note = 'quote " amp & lt <'  # no tab or newline: the server passes them on unescaped, as spaces then
+
+    async def keep(sender: str, payload: ET.Element) -> ET.Element:
+        received.append(payload)
+        return odd_payload(note)
+
+    async def scenario() -> None:
+        async with served(prosody, keep) as (server, client):
+            answer = await client.request(server.jid, odd_payload(note))
+            assert answer is not None
+            assert canonical(answer) == canonical(odd_payload(note))
+            assert [canonical(payload) for payload in received] == [canonical(odd_payload(note))]
+
+    run(scenario())
+
+
+def test_stopping_just_as_the_peer_is_reported_away_still_ends_the_request(prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        absent = prosody.account("absent")
+        client = Endpoint(prosody.account("client"), prosody.server)
+        await client.start()
+        waiting = asyncio.ensure_future(client.request(f"{absent.jid}/sgam", element("ping"), timeout=5))
+        # Stop in the moment between the server's "service-unavailable" arriving and the request reading it.
+        while not any(pending.answer.done() for pending in client._pending.values()):
+            await asyncio.sleep(0)
+        await client.stop()
+        with pytest.raises(EndpointStopped):
+            await waiting
+
+    run(scenario())
