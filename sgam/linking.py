@@ -136,8 +136,9 @@ def misfits(model: SgamModel, links: StandardLinks) -> list[Diagnostic]:
 
 
 def _misfits(model: SgamModel, links: StandardLinks) -> Iterator[Diagnostic]:
+    steps = {(e.usecase, f"{e.scenario}#{e.step}"): e.from_cells | e.to_cells for e in model.exchanges}
     for (usecase, kind, id_), mentions in links.mentions.items():
-        cells = _cells_of(model, usecase, kind, id_)
+        cells = _cells_of(model, usecase, kind, id_, steps)
         layers = LAYERS_OF_KIND[kind]
         for mention in mentions:
             standard = links.catalog.standards[mention.standard]
@@ -151,13 +152,11 @@ def _misfits(model: SgamModel, links: StandardLinks) -> Iterator[Diagnostic]:
                 )
 
 
-def _cells_of(model: SgamModel, usecase: str, kind: str, id_: str) -> set[Cell]:
+def _cells_of(
+    model: SgamModel, usecase: str, kind: str, id_: str, steps: dict[tuple[str, str], frozenset[Cell]]
+) -> set[Cell]:
     """The SGAM cells of an element; a step sits where its producer and receiver sit."""
-    if kind != "step":
-        node = f"{usecase}/{kind}/{id_}"
-        return set(model.graph.nodes[node]["cells"]) if node in model.graph else set()
-    scenario, step = id_.split("#", 1)
-    for exchange in model.exchanges:
-        if (exchange.usecase, exchange.scenario, exchange.step) == (usecase, scenario, step):
-            return set(exchange.from_cells | exchange.to_cells)
-    return set()
+    if kind == "step":
+        return set(steps.get((usecase, id_), ()))
+    node = f"{usecase}/{kind}/{id_}"
+    return set(model.graph.nodes[node]["cells"]) if node in model.graph else set()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from sgam.catalog import Catalog, Standard
 from sgam.enums import ExchangeKind, Layer, NetworkType, StandardKind, StandardStatus
-from sgam.graph import SgamModel
+from sgam.graph import Exchange, SgamModel
 from sgam.linking import cell_names
 from sgam.models import Cell
 
@@ -89,17 +89,16 @@ class Gap:
 def needs(model: SgamModel, catalog: Catalog) -> list[Need]:
     """What every link and exchanged information object still lacks, in graph order."""
     found: list[Need] = []
+    exchanged: dict[tuple[str, str], list[Exchange]] = defaultdict(list)  # (use case, information) -> steps
+    for exchange in model.exchanges:
+        for info in exchange.information:
+            exchanged[exchange.usecase, info].append(exchange)
     for node, data in model.graph.nodes(data=True):
-        if data["kind"] == "information" and _is_exchanged(model, node):
-            found += _information_needs(model, catalog, node)
+        if data["kind"] == "information" and (data["owner"], data["id"]) in exchanged:
+            found += _information_needs(model, catalog, node, exchanged[data["owner"], data["id"]])
         elif data["kind"] == "link":
             found += _link_needs(model, catalog, node)
     return found
-
-
-def _is_exchanged(model: SgamModel, node: str) -> bool:
-    data = model.graph.nodes[node]
-    return any(data["id"] in e.information for e in model.exchanges if e.usecase == data["owner"])
 
 
 def _named(model: SgamModel, catalog: Catalog, node: str) -> list[Standard]:
@@ -110,12 +109,11 @@ def _has(standards: Iterable[Standard], need: str) -> bool:
     return any(set(s.kinds) & SATISFIES[need] for s in standards)
 
 
-def _information_needs(model: SgamModel, catalog: Catalog, node: str) -> Iterator[Need]:
+def _information_needs(model: SgamModel, catalog: Catalog, node: str, steps: list[Exchange]) -> Iterator[Need]:
     data = model.graph.nodes[node]
     if not _has(_named(model, catalog, node), "information model"):
         exchange = data["exchange"]
-        nearby = {s for e in model.exchanges if e.usecase == data["owner"] and data["id"] in e.information
-                  for s in e.standards}
+        nearby = {s for e in steps for s in e.standards}
         yield Need(data["owner"], node, f"information {data['id']}", "information model", frozenset(data["cells"]),
                    "exchanged, but names no information model", exchanges=frozenset([exchange] if exchange else []),
                    nearby=frozenset(nearby))

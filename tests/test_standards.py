@@ -302,3 +302,11 @@ def test_steps_may_name_standards_too(usecase: Path, sgam) -> None:
          + "      - number: 2")
     result = sgam("validate", usecase)
     assert result.status == 2 and "'ACME-1' names no standard" in result.out
+
+
+def test_a_step_is_checked_where_its_producer_and_receiver_sit(usecase: Path, catalog_dir: Path, sgam) -> None:
+    edit(usecase, "        function: monitoring\n      - number: 2",
+         textwrap.indent("function: monitoring\nstandards: [TEST-IM-FIELD request]\n", " " * 8) + "      - number: 2")
+    result = sgam("validate", usecase, "--catalog", catalog_dir)
+    assert result.status == 0
+    assert "warning[standard-position]: TEST-IM-FIELD is not positioned at Distribution/Operation for a step" in result.out
