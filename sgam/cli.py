@@ -98,9 +98,27 @@ def _step_progress(quiet: bool, total: int) -> Iterator[Callable[[Any], None] | 
 def _load(paths: tuple[Path, ...], catalog_dirs: tuple[Path, ...], strict: bool, quiet: bool) -> Workspace:
     with _progress(quiet) as progress:
         workspace = load_workspace(paths or default_paths(), catalog_dirs, progress)
-    if strict:
-        workspace.diagnostics = [replace(d, severity=Severity.error) for d in workspace.diagnostics]
+    workspace.diagnostics = _strictly(workspace.diagnostics, strict)
     return workspace
+
+
+def _strictly(diagnostics: list[Diagnostic], strict: bool) -> list[Diagnostic]:
+    """--strict: every warning counts as an error."""
+    return [replace(d, severity=Severity.error) for d in diagnostics] if strict else diagnostics
+
+
+def _check_report(diagnostics: list[Diagnostic], counted: dict[str, Any], summary: str, as_json: bool,
+                  quiet: bool) -> int:
+    """What a checking command prints: the diagnostics and a summary line, or one JSON object; its exit status."""
+    errors, warnings = _counts(diagnostics)
+    if as_json:
+        click.echo(json.dumps({**counted, "errors": errors, "warnings": warnings,
+                               "diagnostics": [d.to_json() for d in diagnostics]}, indent=2))
+    else:
+        _report(diagnostics)
+        if not quiet:
+            click.echo(f"{summary}: {errors} error(s), {warnings} warning(s)", err=True)
+    return BAD_INPUT if errors else OK
 
 
 def _usable(workspace: Workspace, quiet: bool) -> SgamModel | None:
@@ -132,22 +150,10 @@ def _report(diagnostics: list[Diagnostic], err: bool = False) -> None:
 def validate(paths: tuple[Path, ...], catalog_dirs: tuple[Path, ...], strict: bool, as_json: bool, quiet: bool) -> int:
     """Check use-case files (default: ./usecases, else the shipped examples) and their standards."""
     workspace = _load(paths, catalog_dirs, strict, quiet)
-    repo, diagnostics = workspace.repo, workspace.diagnostics
-    errors, warnings = _counts(diagnostics)
-    if as_json:
-        click.echo(json.dumps({
-            "usecases": [d.model.id for d in repo.usecases],
-            "libraries": [d.model.library for d in repo.libraries],
-            "errors": errors,
-            "warnings": warnings,
-            "diagnostics": [d.to_json() for d in diagnostics],
-        }, indent=2))
-    else:
-        _report(diagnostics)
-        if not quiet:
-            click.echo(f"{len(repo.usecases)} use case(s), {len(repo.libraries)} library file(s): "
-                       f"{errors} error(s), {warnings} warning(s)", err=True)
-    return BAD_INPUT if errors else OK
+    repo = workspace.repo
+    counted = {"usecases": [d.model.id for d in repo.usecases], "libraries": [d.model.library for d in repo.libraries]}
+    summary = f"{len(repo.usecases)} use case(s), {len(repo.libraries)} library file(s)"
+    return _check_report(workspace.diagnostics, counted, summary, as_json, quiet)
 
 
 @cli.command(name="map")
@@ -190,19 +196,9 @@ def standards() -> None:
 def standards_check(catalog_dirs: tuple[Path, ...], strict: bool, as_json: bool, quiet: bool) -> int:
     """Check the catalog itself: unique ids and aliases, relations and sources that resolve."""
     catalog, diagnostics = load_catalog(catalog_dirs)
-    if strict:
-        diagnostics = [replace(d, severity=Severity.error) for d in diagnostics]
-    errors, warnings = _counts(diagnostics)
-    if as_json:
-        click.echo(json.dumps({"standards": len(catalog.standards), "sources": len(catalog.sources),
-                               "errors": errors, "warnings": warnings,
-                               "diagnostics": [d.to_json() for d in diagnostics]}, indent=2))
-    else:
-        _report(diagnostics)
-        if not quiet:
-            click.echo(f"{len(catalog.standards)} standard(s), {len(catalog.sources)} source(s): "
-                       f"{errors} error(s), {warnings} warning(s)", err=True)
-    return BAD_INPUT if errors else OK
+    counted = {"standards": len(catalog.standards), "sources": len(catalog.sources)}
+    summary = f"{len(catalog.standards)} standard(s), {len(catalog.sources)} source(s)"
+    return _check_report(_strictly(diagnostics, strict), counted, summary, as_json, quiet)
 
 
 def _load_catalog(catalog_dirs: tuple[Path, ...]) -> Catalog | None:
