@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 from sgam.diagnostics import BadInput, Diagnostic
 from sgam.enums import Severity
+from sgam.files import write_bytes_atomic
 from sgam.interchange.xlsx_write import workbook_bytes
 from sgam.interchange.xml_write import repository_xml
 from sgam.loader import Repository
@@ -18,19 +17,6 @@ FORMATS = (".xml", ".xlsx")
 
 def library_actors(repo: Repository) -> dict[str, Actor]:
     return {a.id: a for shared in repo.libraries for a in shared.model.actors}
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """The whole file or nothing: a temporary file beside it, then a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 def export(repo: Repository, output: Path) -> None:
