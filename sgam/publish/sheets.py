@@ -44,12 +44,12 @@ def workbook(pub: Publication) -> Workbook:
 
 def _exchange_matrix(sheet: Worksheet, pub: Publication) -> None:
     """One row per exchange, one column per standard; rows that no standard carries are the gaps."""
-    used = {id(e): e.standards for e in pub.exchanges()}
-    standards = sorted({s for names in used.values() for s in names}, key=str.lower)
+    exchanges = pub.exchanges()
+    standards = sorted({s for e in exchanges for s in e.standards}, key=str.lower)
     _header(sheet, [*EXCHANGE_COLUMNS, *standards])
     first = len(EXCHANGE_COLUMNS) + 1
-    for row, exchange in enumerate(pub.exchanges(), 2):
-        names = used[id(exchange)]
+    for row, exchange in enumerate(exchanges, 2):
+        names = exchange.standards
         gap = "" if names else "no standard carries it"
         values = (exchange.usecase, exchange.scenario, exchange.step, exchange.producer, exchange.receiver,
                   ", ".join(exchange.information), ", ".join(exchange.crosses), gap)
