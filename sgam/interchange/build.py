@@ -156,11 +156,7 @@ class Builder:
         base = text if re.match(ID_PATTERN, text) else slug(text)
         if not base or not base[0].isalpha():
             base = f"{prefix}-{base}" if base else prefix
-        candidate, n = base, 2
-        while candidate in self.ids:
-            candidate, n = f"{base}-{n}", n + 1
-        self.ids.add(candidate)
-        return candidate
+        return _claim(base, self.ids)
 
     def missing(self, what: str) -> None:
         if what not in self.summary.missing:
@@ -267,11 +263,7 @@ class Builder:
             self.warn("id-changed", f"use-case id {written!r} is not a valid id; imported as {base!r}",
                       d.identifier.where, "ids start with a letter and hold letters, digits, '_', '.' and '-'")
             self.keep("1.1 ID", written, d.identifier.where)
-        candidate, n = base, 2
-        while candidate in self.taken:
-            candidate, n = f"{base}-{n}", n + 1
-        self.taken.add(candidate)
-        return candidate
+        return _claim(base, self.taken)
 
     def _area(self, texts: list[Text]) -> list[str]:
         """SGAM domains and zones to `sgam:` keys; other areas become the use case's application areas."""
@@ -559,6 +551,15 @@ class Builder:
             "service": service, "producer": producer, "receiver": receiver, "information": information,
             "requirements": self._requirement_ids(step.requirements, step.where, owner, "4.2 Requirement R-IDs"),
         }
+
+
+def _claim(base: str, taken: set[str]) -> str:
+    """`base`, or `base-2`, `base-3` ... whichever is free first; it is taken from then on."""
+    candidate, n = base, 2
+    while candidate in taken:
+        candidate, n = f"{base}-{n}", n + 1
+    taken.add(candidate)
+    return candidate
 
 
 def _well_numbered(numbers: list[str]) -> bool:
