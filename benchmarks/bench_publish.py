@@ -31,7 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import synthetic  # the generator beside this file
 
-from sgam.enums import Layer
 from sgam.publish import diagrams
 from sgam.publish.report import build_site
 from sgam.publish.sheets import write_workbook
@@ -42,13 +41,8 @@ DEFAULT_SIZES = (10, 40)
 
 
 def sources(pub: Publication) -> list[str]:
-    """The DOT text of every diagram the site embeds."""
-    graphs = [diagrams.draw_plane(diagrams.repository_plane(pub))]
-    for usecase in pub.usecases:
-        graphs += [diagrams.draw_plane(diagrams.plane(pub, layer, usecase.id)) for layer in Layer]
-        graphs.append(diagrams.usecase_diagram(pub, usecase))
-        graphs += [diagrams.sequence_diagram(pub, usecase, s) for s in usecase.scenarios]
-    return [g.source for g in graphs]
+    """The DOT text of every diagram the site embeds: those of `sgam diagram`, every layer."""
+    return [graph.source for graph in diagrams.diagrams(pub).values()]
 
 
 def dot_alone(dots: list[str]) -> None:
