@@ -28,7 +28,7 @@ from pathlib import Path
 import openpyxl
 from lxml import etree
 
-from sgam.enums import Severity
+from sgam.diagnostics import has_errors
 from sgam.interchange.imports import import_files
 
 
@@ -67,7 +67,7 @@ def main() -> int:
         print(f"no corpus at {args.corpus}", file=sys.stderr)
         return 1
     run = import_files(every)
-    if any(d.severity is Severity.error for d in run.diagnostics):
+    if has_errors(run.diagnostics):
         print("the corpus does not import cleanly; timings would mean nothing", file=sys.stderr)
         return 1
     print(f"{'files':<8}{'n':>4}{'baseline best':>15}{'sgam best':>11}{'ratio':>7}{'baseline med':>14}"
