@@ -141,7 +141,7 @@ class Builder:
             self.diagnostics.append(Diagnostic(Severity.warning, code, f"{message} (at {where.place})",
                                                self.draft.file, where.line, 1, hint))
 
-    def keep(self, key: str, value: str, where: Where, reference: str = "") -> None:
+    def keep(self, key: str, value: str, reference: str = "") -> None:
         """Keep source text verbatim as custom information."""
         if value.strip():
             self.custom.append({"key": key, "value": value, "reference": reference})
@@ -202,7 +202,7 @@ class Builder:
             "terms": [{"term": term, "definition": definition} for term, definition in d.terms],
         }
         for extra in d.custom:
-            self.keep(extra.key, extra.value, extra.where, extra.reference)
+            self.keep(extra.key, extra.value, extra.reference)
         data["custom"] = self.custom
         self._restore(data)
         return Imported(UseCase.model_validate(data), self.summary, self.diagnostics)
@@ -262,7 +262,7 @@ class Builder:
         elif base != written:
             self.warn("id-changed", f"use-case id {written!r} is not a valid id; imported as {base!r}",
                       d.identifier.where, "ids start with a letter and hold letters, digits, '_', '.' and '-'")
-            self.keep("1.1 ID", written, d.identifier.where)
+            self.keep("1.1 ID", written)
         return _claim(base, self.taken)
 
     def _area(self, texts: list[Text]) -> list[str]:
@@ -272,7 +272,7 @@ class Builder:
             others = self._placement(text, "")
             if others:
                 areas.extend(others)
-                self.keep("1.1 Area/Domain(s)/Zone(s)", text.value, text.where)
+                self.keep("1.1 Area/Domain(s)/Zone(s)", text.value)
                 self.warn("sgam-area", f"{', '.join(map(repr, others))}: not an SGAM domain or zone; kept as "
                           "application area and verbatim in custom information", text.where,
                           "SGAM domains: Generation, Transmission, Distribution, DER, Customer Premises; zones: "
@@ -304,7 +304,7 @@ class Builder:
             if date is None:
                 date = self._file_date()
                 if v.date.strip():
-                    self.keep("1.2 Date", v.date, v.where, f"version {v.number}")
+                    self.keep("1.2 Date", v.date, f"version {v.number}")
                     self.warn("date", f"version date {v.date!r} is not a date; the file's date is used",
                               v.where, "write dates as YYYY-MM-DD")
                 else:
@@ -325,13 +325,13 @@ class Builder:
     def _diagram(self, index: int, diagram: DraftDiagram) -> dict[str, str]:
         title = diagram.name or diagram.uri or f"diagram {index + 1}"
         if not diagram.uri_type.casefold().endswith("image"):  # an image is what a diagram file is by default
-            self.keep("2 Diagram URI type", diagram.uri_type, diagram.where, title)
+            self.keep("2 Diagram URI type", diagram.uri_type, title)
         return {"title": title, "file": diagram.uri, "description": diagram.kind}
 
     def _reference(self, ref: DraftReference) -> dict[str, str]:
         ref_id = self.new_id(ref.number or ref.name or ref.reference, "ref")
         if ref.name and ref.reference and ref.name != ref.reference:
-            self.keep("3.2 Name", ref.name, ref.where, ref_id)
+            self.keep("3.2 Name", ref.name, ref_id)
         return {"id": ref_id, "type": ref.type, "reference": ref.reference or ref.name, "status": ref.status,
                 "impact": ref.impact, "originator": ref.originator, "link": ref.link}
 
@@ -342,7 +342,7 @@ class Builder:
         kind = ACTOR_TYPES.get(_norm(actor.type))
         if kind is None:
             if actor.type.strip():
-                self.keep("3.1 Actor type", actor.type, actor.where, actor_id)
+                self.keep("3.1 Actor type", actor.type, actor_id)
                 self.warn("actor-type", f"actor type {actor.type!r} of {actor.name!r} is not one sgam knows; "
                           "imported as 'role'", actor.where, f"sgam's actor types: {', '.join(t.value for t in ActorType)}")
             elif not added:
@@ -351,11 +351,11 @@ class Builder:
         if actor.grouping.strip():
             others = self._placement(Text(actor.grouping, actor.where), actor_id)
             if others:
-                self.keep("3.1 Grouping", actor.grouping, actor.where, actor_id)
+                self.keep("3.1 Grouping", actor.grouping, actor_id)
         for text in actor.placement:
             others = self._placement(text, actor_id)
             if others:
-                self.keep("3.1 Area/Domain(s)/Zone(s)", text.value, text.where, actor_id)
+                self.keep("3.1 Area/Domain(s)/Zone(s)", text.value, actor_id)
                 self.warn("sgam-area", f"{', '.join(map(repr, others))} of actor {actor.name!r}: not an SGAM "
                           "domain or zone; kept verbatim in custom information", text.where)
         self.actors.append({"id": actor_id, "name": actor.name or actor.key, "type": kind,
@@ -375,7 +375,7 @@ class Builder:
             return found
         parts = [self.actor_keys.get(_norm(p)) for p in re.split(r"\s*[,;/&\n]\s*|\s+and\s+", text) if p.strip()]
         if len(parts) > 1 and all(parts):
-            self.keep(f"4 {what} (several actors)", text, where, str(parts[0]))
+            self.keep(f"4 {what} (several actors)", text, str(parts[0]))
             self.warn("several-actors", f"{what} {text!r} names several actors; the first, {parts[0]!r}, is used "
                       "and the text kept in custom information", where, "name one actor per step")
             return parts[0]
@@ -396,8 +396,7 @@ class Builder:
         categories = []
         for category in self.draft.requirements:
             if not category.items:
-                self.keep("6 Requirement category", f"{category.identifier} {category.name}: {category.description}",
-                          category.where)
+                self.keep("6 Requirement category", f"{category.identifier} {category.name}: {category.description}")
                 continue
             cat_id = self.new_id(category.identifier or category.name, "requirements")
             items = []
@@ -418,7 +417,7 @@ class Builder:
             if req:
                 found.append(req)
             else:
-                self.keep(label, text, where, owner)
+                self.keep(label, text, owner)
         return list(dict.fromkeys(found))
 
     def _information(self, key: str, identifier: str, name: str, description: str, where: Where,
@@ -521,7 +520,7 @@ class Builder:
                           "missing, repeated, out of order or not numbers; renumbered 1, 2, ...; the numbers as "
                           "written are kept in custom information", steps[0].where)
             for i, number in enumerate(numbers):
-                self.keep("4.2 Step No.", number, steps[i].where, f"{scenario_id} step {i + 1}")
+                self.keep("4.2 Step No.", number, f"{scenario_id} step {i + 1}")
             numbers = [str(i + 1) for i in range(len(steps))]
         return [self._step(scenario_id, number, step) for number, step in zip(numbers, steps, strict=True)]
 
@@ -530,7 +529,7 @@ class Builder:
         service = step.service.strip().upper()
         if service not in Service.__members__:
             if service:
-                self.keep("4.2 Service", step.service, step.where, owner)
+                self.keep("4.2 Service", step.service, owner)
                 self.warn("service", f"service {step.service!r} of step {owner} is not an IEC 62559-2 service; "
                           f"imported as {DEFAULT_SERVICE.value}", step.where,
                           f"services: {', '.join(s.value for s in Service)}")
@@ -541,7 +540,7 @@ class Builder:
         receiver = self.actor(step.receiver, step.where, "information receiver")
         information = list(dict.fromkeys(self.information(text, step.where) for text in step.information))
         if information and (producer is None or receiver is None):
-            self.keep("4.2 Information exchanged (IDs)", ", ".join(step.information), step.where, owner)
+            self.keep("4.2 Information exchanged (IDs)", ", ".join(step.information), owner)
             self.warn("one-ended", f"step {owner} exchanges information but names no "
                       f"{'producer' if producer is None else 'receiver'}; its information is kept in custom "
                       "information", step.where, "name both the producer and the receiver of the information")
