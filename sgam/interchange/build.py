@@ -175,7 +175,7 @@ class Builder:
             self._actor(actor)
         requirements = self._requirements()
         for info in d.information:
-            self._information(info.key, info.identifier, info.name, info.description, info.where, info.requirements)
+            self._information(info.key, info.identifier, info.name, info.description, info.requirements)
         scenarios = self._scenarios()
         data: dict[str, Any] = {
             "id": uc_id,
@@ -410,7 +410,7 @@ class Builder:
                                "description": category.description, "items": items})
         return categories
 
-    def _requirement_ids(self, texts: list[str], where: Where, owner: str, label: str) -> list[str]:
+    def _requirement_ids(self, texts: list[str], owner: str, label: str) -> list[str]:
         found = []
         for text in texts:
             req = self.requirement_keys.get(_norm(text))
@@ -420,11 +420,11 @@ class Builder:
                 self.keep(label, text, owner)
         return list(dict.fromkeys(found))
 
-    def _information(self, key: str, identifier: str, name: str, description: str, where: Where,
+    def _information(self, key: str, identifier: str, name: str, description: str,
                      requirements: list[str]) -> str:
         info_id = self.new_id(identifier or name or key, "info", key)
         self.info.append({"id": info_id, "name": name or identifier or info_id, "description": description,
-                          "requirements": self._requirement_ids(requirements, where, info_id, "5 Requirement R-IDs")})
+                          "requirements": self._requirement_ids(requirements, info_id, "5 Requirement R-IDs")})
         for k in (key, identifier, name, info_id):
             if k:
                 self.info_keys.setdefault(_norm(k), info_id)
@@ -439,7 +439,7 @@ class Builder:
         self.summary.added["information"] += 1
         self.warn("unknown-information", f"information {text!r} is not in section 5; added as information", where,
                   "list every information exchanged in section 5 with its ID")
-        return self._information(text, text, text, "", where, [])
+        return self._information(text, text, text, "", [])
 
     # --- scenarios and steps ---------------------------------------------------------------
 
@@ -548,7 +548,7 @@ class Builder:
         return {
             "number": number, "event": step.event, "activity": step.activity, "description": step.description,
             "service": service, "producer": producer, "receiver": receiver, "information": information,
-            "requirements": self._requirement_ids(step.requirements, step.where, owner, "4.2 Requirement R-IDs"),
+            "requirements": self._requirement_ids(step.requirements, owner, "4.2 Requirement R-IDs"),
         }
 
 
