@@ -21,7 +21,7 @@ M = TypeVar("M", bound=BaseModel)
 class JsonFileError(ValueError):
     """A file that cannot be used: ``file``, ``where`` in it, ``message``, and a hint what to do."""
 
-    def __init__(self, file: Path, where: str, message: str, hint: str) -> None:
+    def __init__(self, file: Path | str, where: str, message: str, hint: str) -> None:
         super().__init__(f"{file}: {where}: {message}\n    hint: {hint}")
         self.file, self.where, self.message = file, where, message
 
@@ -31,16 +31,21 @@ def read(model: type[M], path: Path, hint: str) -> M:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise JsonFileError(path, "file", f"cannot read it ({error})", hint) from None
+    return parse(model, text, path, hint)
+
+
+def parse(model: type[M], text: str, file: Path | str, hint: str) -> M:
+    """``text`` as ``model``; errors name ``file`` though nothing is read from it."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        raise JsonFileError(path, f"line {error.lineno}, column {error.colno}", f"not JSON: {error.msg}", hint) from None
+        raise JsonFileError(file, f"line {error.lineno}, column {error.colno}", f"not JSON: {error.msg}", hint) from None
     try:
         return model.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
-        where = "/".join(str(part) for part in first["loc"]) or "top level"
-        raise JsonFileError(path, where, first["msg"], hint) from None
+        where = "".join(f"/{part}" for part in first["loc"]) or "top level"  # a JSON Pointer (RFC 6901)
+        raise JsonFileError(file, where, first["msg"], hint) from None
 
 
 def read_state(model: type[M], path: Path) -> M:

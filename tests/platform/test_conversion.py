@@ -124,7 +124,7 @@ def test_a_bad_table_file_is_refused_with_where_and_why(tmp_path: Path) -> None:
         load_table(bad_json)
     data = json.loads(DEFAULT_TABLE.read_text())
     signal = dict(data["openadr_signals"][0], signal_type="level-ish")
-    with pytest.raises(TableError, match=r"openadr_signals/0: .*signal_type 'level-ish' is not an OpenADR 2.0b value"):
+    with pytest.raises(TableError, match=r"/openadr_signals/0: .*signal_type 'level-ish' is not an OpenADR 2.0b value"):
         load_table(_broken_table(tmp_path, {"openadr_signals": [signal]}))
     report = dict(data["openadr_reports"][0], unit="kW")
     with pytest.raises(TableError, match="described as 'RealPower' in 'W'"):

@@ -53,7 +53,7 @@ def test_not_json_is_located_by_line_and_column(tmp_path) -> None:
     path.write_text('{\n  "ied": "T",\n  oops\n}\n')
     with pytest.raises(ModelFileError) as caught:
         load_model(path)
-    assert caught.value.where == "3:3"
+    assert caught.value.where == "line 3, column 3"
     assert "broken.json" in str(caught.value)
 
 

@@ -9,12 +9,12 @@ confirms its name (`verified`); see `sgam/platform/models/*.json`.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sgam.platform import jsonfile
 from sgam.platform.iec61850.cdc import CDCS, CtlModel, Fc, Scalar, coerce
 
 FORMAT = "sgam-iec61850-model/1"
@@ -23,13 +23,7 @@ SHIPPED = Path(__file__).resolve().parent.parent / "models"
 _NAME = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
 
 
-class ModelFileError(ValueError):
-    """A data-model file that cannot be used: where (file, JSON path or line:column) and why."""
-
-    def __init__(self, file: str, where: str, message: str, hint: str = "") -> None:
-        self.file, self.where, self.message, self.hint = file, where, message, hint
-        text = f"{file}: {where}: {message}"
-        super().__init__(f"{text}\n    hint: {hint}" if hint else text)
+ModelFileError = jsonfile.JsonFileError  # a data-model file that cannot be used: where (JSON path or line, column) and why
 
 
 class _Strict(BaseModel):
@@ -171,29 +165,16 @@ def _no_duplicates(what: str, names: list[str]) -> None:
         seen.add(name)
 
 
+_HINT = "the format is described by sgam.platform.iec61850.datamodel.DataModelFile"
+
+
 def load_model(path: Path | str) -> DataModelFile:
     """Read and validate a data-model file; ModelFileError says where and what is wrong."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ModelFileError(str(path), "file", f"cannot read it: {error}") from None
-    return parse_model(text, str(path))
+    return jsonfile.read(DataModelFile, Path(path), _HINT)
 
 
 def parse_model(text: str, file: str = "<model>") -> DataModelFile:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ModelFileError(file, f"{error.lineno}:{error.colno}", f"not JSON: {error.msg}") from None
-    try:
-        return DataModelFile.model_validate(data)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = "/" + "/".join(str(part) for part in first["loc"])
-        raise ModelFileError(
-            file, where, first["msg"], f"the format is described by {DataModelFile.__module__}.DataModelFile"
-        ) from None
+    return jsonfile.parse(DataModelFile, text, file, _HINT)
 
 
 def shipped_model(name: str) -> DataModelFile:
