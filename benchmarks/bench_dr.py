@@ -30,6 +30,7 @@ import platform
 import pstats
 import sys
 import time
+import xml.etree.ElementTree as ET
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
@@ -123,7 +124,7 @@ async def benchmark(count: int, in_flight: int, repeat: int, profile: Path | Non
     prosody.start()
     try:
         requester, responder = prosody.account("asker"), prosody.account("answerer")
-        distribute = encode("oadrDistributeEvent", **messages()["oadrDistributeEvent"])
+        distribute = ET.fromstring(encode("oadrDistributeEvent", **messages()["oadrDistributeEvent"]))
         runs: dict[tuple[str, int], list[RoundTrips]] = {}
         for attempt in range(repeat):
             for flight in (1, in_flight):

@@ -44,7 +44,7 @@ from codegen.sequence import Arrow, sequence_svg
 from sgam.platform import openadr
 from sgam.platform.iec61850 import acsi
 from sgam.platform.services import Event, EventStatus, Opt, Report
-from sgam.platform.xmpp import Account, Endpoint, Handler, MessageHandler, Server
+from sgam.platform.xmpp import Account, Endpoint, Handler, MessageHandler, Payload, Server, as_element
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ class RecordingEndpoint(Endpoint):
         return self.actors.get(jid.partition("/")[0], jid)
 
     def serve(self, namespace: str, handler: Handler, allow: Iterable[str]) -> None:
-        async def recorded(sender: str, payload: ET.Element) -> ET.Element | None:
+        async def recorded(sender: str, payload: ET.Element) -> Payload | None:
             self.trace.add(Observed(self._actor(sender), self.me, message_name(payload), "request",
                                     payload_items(payload)))
             return await handler(sender, payload)
@@ -131,11 +131,12 @@ class RecordingEndpoint(Endpoint):
 
         super().on_message(namespace, recorded, allow)
 
-    async def request(self, to: str, payload: ET.Element, timeout: float = 10.0) -> ET.Element | None:
+    async def request(self, to: str, payload: Payload, timeout: float = 10.0) -> ET.Element | None:
         try:
             answer = await super().request(to, payload, timeout)
         except Exception:
-            self.trace.add(Observed(self._actor(to), self.me, f"error to {message_name(payload)}", "error"))
+            self.trace.add(Observed(self._actor(to), self.me, f"error to {message_name(as_element(payload))}",
+                                    "error"))
             raise
         self.trace.add(Observed(self._actor(to), self.me, message_name(answer), "answer"))
         return answer

@@ -55,7 +55,7 @@ from sgam.platform.services import (
     ReportHandler,
     ServiceError,
 )
-from sgam.platform.xmpp import Handler, StanzaFault, xml_text
+from sgam.platform.xmpp import Handler, Payload, StanzaFault, xml_text
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ class Transport(Protocol):
 
     def serve(self, namespace: str, handler: Handler, allow: Iterable[str]) -> None: ...
 
-    async def request(self, to: str, payload: ET.Element, timeout: float = 10.0) -> ET.Element | None: ...
+    async def request(self, to: str, payload: Payload, timeout: float = 10.0) -> ET.Element | None: ...
 
     def advertise(self, features: Iterable[str], items: Iterable[tuple[str, str]]) -> None: ...
 
@@ -130,18 +130,22 @@ class Transport(Protocol):
 # --- payloads ---------------------------------------------------------------------------------------
 
 
-def encode(message_type: str, **payload: Any) -> ET.Element:
-    """An ``oadrPayload`` element made by openleadr and checked against the 2.0b schema."""
+def encode(message_type: str, **payload: Any) -> str:
+    """An ``oadrPayload`` written by openleadr and checked against the 2.0b schema: the text that goes on the wire.
+
+    The check keeps the XMPP stream whole (the text is sent as it is) and catches bugs in this module.
+    """
     xml = create_message(message_type, disable_signature=True, **payload)
-    validate_xml_schema(xml)  # a failure here is a bug in this module, not bad input
-    return ET.fromstring(xml)
+    validate_xml_schema(xml)
+    declaration, _, element = xml.partition("?>")  # an XML declaration may not appear inside a stanza
+    return element.lstrip() if declaration.startswith("<?xml") else xml
 
 
-def decode(element: ET.Element | None) -> tuple[str, dict[str, Any]]:
+def decode(received: Payload | None) -> tuple[str, dict[str, Any]]:
     """(message type, payload) of a received ``oadrPayload``; schema-invalid input raises 454."""
-    if element is None:
+    if received is None:
         raise OpenAdrError(INVALID_DATA, "the answer carried no oadrPayload")
-    data = xml_text(element)
+    data = received if isinstance(received, str) else xml_text(received)
     try:
         validate_xml_schema(data)
         message_type, payload = parse_message(data)
@@ -179,14 +183,14 @@ def _bare(jid: str) -> str:
     return jid.partition("/")[0]
 
 
-PayloadHandler = Callable[[str, dict[str, Any]], Awaitable[ET.Element]]
+PayloadHandler = Callable[[str, dict[str, Any]], Awaitable[str]]
 """Serves one received message type: (sender's bare JID, openleadr payload dict) -> the answer payload."""
 
 
 def _served(handlers: Mapping[str, PayloadHandler], ven_id: str | None) -> Handler:
     """One IQ handler for all message types: dispatch, turn refusals into answers, bad input into 454."""
 
-    async def serve(sender: str, element: ET.Element) -> ET.Element | None:
+    async def serve(sender: str, element: ET.Element) -> str | None:
         try:
             message_type, payload = decode(element)
         except OpenAdrError as error:
@@ -434,7 +438,7 @@ class Ven:
 
     # events
 
-    async def _on_distribute_event(self, sender: str, payload: dict[str, Any]) -> ET.Element:
+    async def _on_distribute_event(self, sender: str, payload: dict[str, Any]) -> str:
         responses = []
         for raw in payload.get("events", []):
             descriptor = raw["event_descriptor"]
@@ -527,7 +531,7 @@ class Ven:
 
     # reports
 
-    async def _on_create_report(self, sender: str, payload: dict[str, Any]) -> ET.Element:
+    async def _on_create_report(self, sender: str, payload: dict[str, Any]) -> str:
         items = self._items()
         accepted = []
         for request in payload.get("report_requests", []):
@@ -567,7 +571,7 @@ class Ven:
             subscription.cancel()
         return report is not None
 
-    async def _on_cancel_report(self, sender: str, payload: dict[str, Any]) -> ET.Element:
+    async def _on_cancel_report(self, sender: str, payload: dict[str, Any]) -> str:
         request_ids = payload["report_request_id"]
         cancelled = [self._cancel(r) for r in (request_ids if isinstance(request_ids, list) else [request_ids])]
         code = OK if all(cancelled) else INVALID_ID
@@ -578,7 +582,7 @@ class Ven:
             pending_reports=[],
         )
 
-    async def _on_register_report(self, sender: str, payload: dict[str, Any]) -> ET.Element:
+    async def _on_register_report(self, sender: str, payload: dict[str, Any]) -> str:
         # The VTN may describe its own reports; this VEN requests none of them.
         return encode(
             "oadrRegisteredReport", response=_response(OK, "OK", payload["request_id"]), ven_id=self.ven_id
@@ -628,12 +632,12 @@ class Ven:
 
     # registration
 
-    async def _on_reregistration(self, sender: str, payload: dict[str, Any]) -> ET.Element:
+    async def _on_reregistration(self, sender: str, payload: dict[str, Any]) -> str:
         # Answer first; the new registration is a request of the VEN's own, once this exchange is over.
         self.reregistration = asyncio.get_running_loop().create_task(self.register())
         return encode("oadrResponse", response=_response(OK, "OK", payload.get("request_id")), ven_id=self.ven_id)
 
-    async def _on_cancel_registration(self, sender: str, payload: dict[str, Any]) -> ET.Element:
+    async def _on_cancel_registration(self, sender: str, payload: dict[str, Any]) -> str:
         self.registration_id = None
         for request_id in list(self._reports):
             self._cancel(request_id)
@@ -713,7 +717,7 @@ class Vtn:
             return None
         return registration
 
-    def _refusal(self, message_type: str, payload: Mapping[str, Any], **extra: Any) -> ET.Element:
+    def _refusal(self, message_type: str, payload: Mapping[str, Any], **extra: Any) -> str:
         return encode(
             message_type,
             response=_response(NOT_REGISTERED, "the VEN is not registered", payload.get("request_id")),
@@ -721,7 +725,7 @@ class Vtn:
             **extra,
         )
 
-    def _registration_answer(self, code: int, text: str, request_id: str | None, reg: Registration | None) -> ET.Element:
+    def _registration_answer(self, code: int, text: str, request_id: str | None, reg: Registration | None) -> str:
         return encode(
             "oadrCreatedPartyRegistration",
             response=_response(code, text, request_id),
@@ -731,10 +735,10 @@ class Vtn:
             profiles=[{"profile_name": "2.0b", "transports": [{"transport_name": "xmpp"}]}],
         )
 
-    async def _on_query_registration(self, sender: str, payload: dict[str, Any]) -> ET.Element:
+    async def _on_query_registration(self, sender: str, payload: dict[str, Any]) -> str:
         return self._registration_answer(OK, "OK", payload.get("request_id"), self.registrations.get(sender))
 
-    async def _on_create_registration(self, sender: str, payload: dict[str, Any]) -> ET.Element:
+    async def _on_create_registration(self, sender: str, payload: dict[str, Any]) -> str:
         request_id = payload.get("request_id")
         address = payload.get("transport_address") or ""
         if payload.get("transport_name") != "xmpp" or _bare(address) != sender:
@@ -750,7 +754,7 @@ class Vtn:
         self.registrations[sender] = registration
         return self._registration_answer(OK, "OK", request_id, registration)
 
-    async def _on_cancel_registration(self, sender: str, payload: dict[str, Any]) -> ET.Element:
+    async def _on_cancel_registration(self, sender: str, payload: dict[str, Any]) -> str:
         registration = self._registered(sender, payload)
         if registration is None:
             return self._refusal("oadrCanceledPartyRegistration", payload)
@@ -762,7 +766,7 @@ class Vtn:
             ven_id=registration.ven_id,
         )
 
-    async def _on_register_report(self, sender: str, payload: dict[str, Any]) -> ET.Element:
+    async def _on_register_report(self, sender: str, payload: dict[str, Any]) -> str:
         registration = self._registered(sender, payload)
         if registration is None:
             return self._refusal("oadrRegisteredReport", payload)
@@ -773,7 +777,7 @@ class Vtn:
             "oadrRegisteredReport", response=_response(OK, "OK", payload["request_id"]), ven_id=registration.ven_id
         )
 
-    async def _on_update_report(self, sender: str, payload: dict[str, Any]) -> ET.Element:
+    async def _on_update_report(self, sender: str, payload: dict[str, Any]) -> str:
         registration = self._registered(sender, payload)
         if registration is None:
             return self._refusal("oadrUpdatedReport", payload)
@@ -816,14 +820,14 @@ class Vtn:
         request_id = str(report.get("report_request_id", ""))
         return request_id, Report(sender, tuple(points), str(report.get("report_id", "")))
 
-    async def _on_create_opt(self, sender: str, payload: dict[str, Any]) -> ET.Element:
+    async def _on_create_opt(self, sender: str, payload: dict[str, Any]) -> str:
         registration = self._registered(sender, payload)
         if registration is None:
             return self._refusal("oadrCreatedOpt", payload, opt_id=payload.get("opt_id"))
         registration.opts[payload["opt_id"]] = payload
         return encode("oadrCreatedOpt", response=_response(OK, "OK", payload["request_id"]), opt_id=payload["opt_id"])
 
-    async def _on_cancel_opt(self, sender: str, payload: dict[str, Any]) -> ET.Element:
+    async def _on_cancel_opt(self, sender: str, payload: dict[str, Any]) -> str:
         registration = self._registered(sender, payload)
         if registration is None:
             return self._refusal("oadrCanceledOpt", payload, opt_id=payload.get("opt_id"))

@@ -26,7 +26,7 @@ import ssl
 import uuid
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,13 +37,18 @@ from slixmpp import JID, ClientXMPP, Iq, Message
 from slixmpp.exceptions import IqError, IqTimeout
 from slixmpp.stanza import StreamFeatures
 from slixmpp.xmlstream import StanzaBase, XMLStream
-from slixmpp.xmlstream.handler import Callback, CoroutineCallback
-from slixmpp.xmlstream.matcher.base import MatcherBase
 from slixmpp.xmlstream.xmlstream import NotConnectedError
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[str, ET.Element], Awaitable[ET.Element | None]]
+Payload = ET.Element | str
+"""What a request or a result carries: an element, or one element already written as XML text.
+
+Text goes on the wire as it is, so a binding whose library writes XML (openleadr) sends that library's
+own text without parsing and writing it again. Whoever hands over text vouches that it is one
+well-formed element (e.g. because it passed a schema check): anything else would break the XML stream.
+"""
+Handler = Callable[[str, ET.Element], Awaitable[Payload | None]]
 """Serves one IQ request: (sender's bare JID, payload) -> the result's payload, or None for an empty result."""
 MessageHandler = Callable[[str, ET.Element], Awaitable[None]]
 """Receives one message: (sender's bare JID, payload)."""
@@ -75,10 +80,11 @@ CONDITIONS = {
     "undefined-condition": "cancel",
     "unexpected-request": "wait",
 }
-# Answers that mean "the peer is not there right now" (e.g. it is reconnecting after a server
-# restart), not "the peer refused": a request tries again until its timeout.
 STANZA_ERRORS = "urn:ietf:params:xml:ns:xmpp-stanzas"
 HOSTNAME_MISMATCH = 62  # OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH
+MESSAGE_TYPES = frozenset({"normal", "chat", "headline", ""})  # messages served; not groupchat or error
+# Answers that mean "the peer is not there right now" (e.g. it is reconnecting after a server
+# restart), not "the peer refused": a request tries again until its timeout.
 TRANSIENT = frozenset({"service-unavailable", "recipient-unavailable", "remote-server-timeout", "resource-constraint"})
 
 
@@ -170,7 +176,7 @@ class StanzaFault(Exception):
     `payload` is an optional application-specific element carried inside the error.
     """
 
-    def __init__(self, condition: str, text: str = "", payload: ET.Element | None = None) -> None:
+    def __init__(self, condition: str, text: str = "", payload: Payload | None = None) -> None:
         if condition not in CONDITIONS:
             raise ValueError(f"{condition!r} is not an XMPP stanza error condition; use one of {sorted(CONDITIONS)}")
         super().__init__(f"{condition}: {text}" if text else condition)
@@ -207,21 +213,20 @@ _ATTRIBUTE_ESCAPES = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
 
 
-def xml_text(element: ET.Element, default_ns: str = "", foreign_attributes: bool = True) -> str:
+def xml_text(element: ET.Element, default_ns: str = "") -> str:
     """`element` (with its tail) as XML text inside a parent whose default namespace is `default_ns`.
 
     Each element declares its namespace as the default where it differs from its parent's, as
     slixmpp writes stanzas. Attributes in a namespace other than xml: get a prefix declared on their
-    element, or are left out with `foreign_attributes=False`, which is what slixmpp's serialiser
-    does. Faster than ET.tostring and slixmpp's tostring (escaping runs in C through str.translate,
+    element (slixmpp's serialiser leaves them out). Faster than ET.tostring and slixmpp's tostring (escaping runs in C through str.translate,
     no namespace pre-pass): every payload sent or decoded goes through it.
     """
     out: list[str] = []
-    _write(element, out, default_ns, foreign_attributes)
+    _write(element, out, default_ns)
     return "".join(out)
 
 
-def _write(element: ET.Element, out: list[str], parent_ns: str, foreign_attributes: bool) -> None:
+def _write(element: ET.Element, out: list[str], parent_ns: str) -> None:
     tag = element.tag
     if not isinstance(tag, str):  # a comment or processing instruction (ET.Comment, ET.PI)
         out.append(ET.tostring(element, encoding="unicode"))
@@ -234,8 +239,6 @@ def _write(element: ET.Element, out: list[str], parent_ns: str, foreign_attribut
             attribute_ns, _, local = key[1:].partition("}")
             if attribute_ns == XML_NS:
                 key = f"xml:{local}"
-            elif not foreign_attributes:
-                continue
             else:  # a namespaced attribute needs a prefix: declare one on this element
                 prefixes += 1
                 key = f"a{prefixes}:{local}"
@@ -247,7 +250,7 @@ def _write(element: ET.Element, out: list[str], parent_ns: str, foreign_attribut
         if text:
             out.append(text.translate(_TEXT_ESCAPES))
         for child in element:
-            _write(child, out, namespace, foreign_attributes)
+            _write(child, out, namespace)
         out.append(f"</{name}>")
     else:
         out.append("/>")
@@ -255,17 +258,24 @@ def _write(element: ET.Element, out: list[str], parent_ns: str, foreign_attribut
         out.append(element.tail.translate(_TEXT_ESCAPES))
 
 
-def _iq_text(kind: str, stanza_id: str, to: str, payload: ET.Element | None, default_ns: str) -> str:
+def as_element(payload: Payload) -> ET.Element:
+    """The payload as an element (text is parsed: for the rare paths that need an element, not the wire)."""
+    return ET.fromstring(payload) if isinstance(payload, str) else payload
+
+
+def _iq_text(kind: str, stanza_id: str, to: str, payload: Payload | None, default_ns: str) -> str:
     """An IQ stanza as text, built directly: slixmpp's stanza objects and serialiser are slower on this hot path.
 
-    The payload loses attributes in foreign namespaces, as it did when slixmpp wrote it: the wire
-    carries what it carried before. (Keeping them, e.g. openleadr's oadr:Id and ei:schemaVersion,
-    cost Prosody about 0.3 ms per DR round in bench_dr.py.) The server stamps `from`.
+    The server stamps `from`.
     """
     head = f'<iq type="{kind}" id="{stanza_id.translate(_ATTRIBUTE_ESCAPES)}"'
     if to:
         head += f' to="{to.translate(_ATTRIBUTE_ESCAPES)}"'
-    return f"{head}/>" if payload is None else f"{head}>{xml_text(payload, default_ns, foreign_attributes=False)}</iq>"
+    if payload is None:
+        return f"{head}/>"
+    if isinstance(payload, str):
+        return f"{head}>{payload}</iq>"
+    return f"{head}>{xml_text(payload, default_ns)}</iq>"
 
 
 def _send_now(stream: XMLStream, text: str) -> None:
@@ -286,33 +296,10 @@ def _payload(stanza: StanzaBase, namespaces: Iterable[str]) -> ET.Element | None
     return next((child for child in stanza.xml if namespace_of(child) in wanted), None)
 
 
-class _PayloadMatcher(MatcherBase):
-    """Matches stanzas of one kind and type whose payload is in a served namespace (looked up live)."""
-
-    def __init__(self, kind: type[StanzaBase], types: frozenset[str], namespaces: dict[str, Any]) -> None:
-        super().__init__(None)
-        self._kind, self._types, self._namespaces = kind, types, namespaces
-
-    def match(self, stanza: StanzaBase) -> bool:
-        return (isinstance(stanza, self._kind) and stanza["type"] in self._types
-                and _payload(stanza, self._namespaces) is not None)
-
-
-class _AnswerMatcher(MatcherBase):
-    """Matches results and errors answering one of our own pending requests."""
-
-    def __init__(self, pending: dict[str, _Pending]) -> None:
-        super().__init__(None)
-        self._pending = pending
-
-    def match(self, stanza: StanzaBase) -> bool:
-        return isinstance(stanza, Iq) and stanza["type"] in ("result", "error") and stanza["id"] in self._pending
-
-
 @dataclass
 class _Pending:
     to: JID
-    payload: ET.Element
+    payload: Payload
     answer: asyncio.Future[StanzaBase]
 
 
@@ -365,8 +352,9 @@ class Endpoint:
         self._message_services: dict[str, _Service] = {}
         self._features: list[str] = []
         self._items: list[tuple[str, str]] = []
-        self._answers: OrderedDict[tuple[str, str], asyncio.Future[ET.Element | StanzaFault | None]] = OrderedDict()
+        self._answers: OrderedDict[tuple[str, str], asyncio.Future[Payload | StanzaFault | None]] = OrderedDict()
         self._pending: dict[str, _Pending] = {}
+        self._handling: set[asyncio.Task[None]] = set()  # requests and messages being handled
         self._client: ClientXMPP | None = None
         self._login: asyncio.Future[None] | None = None  # the current login attempt's outcome
         self._online = asyncio.Event()
@@ -449,12 +437,7 @@ class Endpoint:
         client.add_event_handler("ssl_invalid_chain", self._on_invalid_chain)
         client.add_event_handler("failed_all_auth", self._on_auth_failed)
         client.add_event_handler("disconnected", self._on_disconnected)
-        client.register_handler(CoroutineCallback(
-            "sgam requests", _PayloadMatcher(Iq, frozenset({"set"}), self._services), self._on_request))
-        client.register_handler(CoroutineCallback(
-            "sgam messages", _PayloadMatcher(Message, frozenset({"normal", "chat", "headline", ""}),
-                                             self._message_services), self._on_message))
-        client.register_handler(Callback("sgam answers", _AnswerMatcher(self._pending), self._on_answer))
+        client.add_filter("in", self._dispatch)
         return client
 
     async def _log_in(self) -> None:
@@ -481,6 +464,32 @@ class Endpoint:
             client.abort()
             return None
         return stanza
+
+    def _dispatch(self, stanza: StanzaBase) -> StanzaBase | None:
+        """Take our requests, messages and answers straight to their code; let slixmpp have the rest.
+
+        An incoming filter runs before slixmpp tries each of its dozen handlers on a stanza (all of
+        them, even after one matched): none of those is for ours, and on the hot path that costs.
+        """
+        if isinstance(stanza, Iq):
+            kind = stanza["type"]
+            if kind == "set" and _payload(stanza, self._services) is not None:
+                self._spawn(self._on_request(stanza))
+            elif kind in ("result", "error") and stanza["id"] in self._pending:
+                self._on_answer(stanza)
+            else:
+                return stanza
+            return None
+        if isinstance(stanza, Message) and stanza["type"] in MESSAGE_TYPES \
+                and _payload(stanza, self._message_services) is not None:
+            self._spawn(self._on_message(stanza))
+            return None
+        return stanza
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._handling.add(task)  # the loop keeps only weak references to tasks
+        task.add_done_callback(self._handling.discard)
 
     def _on_session_start(self, _event: Any) -> None:
         assert self._client is not None
@@ -611,11 +620,11 @@ class Endpoint:
         self._reply(iq, await asyncio.shield(answer))
 
     @staticmethod
-    async def _call(service: _Service, stanza: StanzaBase, payload: ET.Element) -> ET.Element | StanzaFault | None:
+    async def _call(service: _Service, stanza: StanzaBase, payload: ET.Element) -> Payload | StanzaFault | None:
         sender = stanza["from"]
         token = current_sender.set(str(sender.full))
         try:
-            result: ET.Element | None = await service.handler(sender.bare, payload)
+            result: Payload | None = await service.handler(sender.bare, payload)
             return result
         except StanzaFault as fault:
             return fault
@@ -626,7 +635,7 @@ class Endpoint:
             current_sender.reset(token)
 
     @staticmethod
-    def _reply(iq: StanzaBase, answer: ET.Element | StanzaFault | None) -> None:
+    def _reply(iq: StanzaBase, answer: Payload | StanzaFault | None) -> None:
         if not isinstance(answer, StanzaFault):  # the common case, without copying the request (iq.reply)
             stream = iq.stream
             assert stream is not None  # a received stanza knows its stream
@@ -638,8 +647,8 @@ class Endpoint:
         reply["error"]["condition"] = answer.condition
         if answer.text:
             reply["error"]["text"] = answer.text
-        if answer.payload is not None:
-            reply["error"].xml.append(answer.payload)
+        if answer.payload is not None:  # slixmpp writes errors, so text becomes an element first
+            reply["error"].xml.append(as_element(answer.payload))
         reply.send()
 
     async def _on_message(self, message: StanzaBase) -> None:
@@ -649,7 +658,7 @@ class Endpoint:
 
     # -- calling -------------------------------------------------------------------------------
 
-    async def request(self, to: str, payload: ET.Element, timeout: float = 10.0) -> ET.Element | None:
+    async def request(self, to: str, payload: Payload, timeout: float = 10.0) -> ET.Element | None:
         """Send `payload` in an IQ set to `to` and return the result's payload (None if empty).
 
         Raises :class:`RequestFailed` for an error answer and :class:`RequestTimeout` when nothing

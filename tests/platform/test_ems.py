@@ -22,7 +22,7 @@ from sgam.platform.iec61850.node import ServerNode
 from sgam.platform.iec61850.server import AcsiServer
 from sgam.platform.openadr import Vtn
 from sgam.platform.services import Event, EventReply, EventStatus, Opt, Report
-from sgam.platform.xmpp import Endpoint, Handler
+from sgam.platform.xmpp import Endpoint, Handler, Payload
 from tests.platform.prosody import Prosody
 
 Run = Callable[[Coroutine[Any, Any, Any]], Any]
@@ -34,18 +34,18 @@ class Recorder:
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
-        self.payloads: list[bytes] = []
+        self.payloads: list[str] = []
 
     @property
     def jid(self) -> str:
         return self.endpoint.jid
 
-    def _keep(self, element: ET.Element | None) -> None:
-        if element is not None:
-            self.payloads.append(ET.tostring(element))
+    def _keep(self, payload: Payload | None) -> None:
+        if payload is not None:
+            self.payloads.append(payload if isinstance(payload, str) else ET.tostring(payload, encoding="unicode"))
 
     def serve(self, namespace: str, handler: Handler, allow: Iterable[str]) -> None:
-        async def recorded(sender: str, payload: ET.Element) -> ET.Element | None:
+        async def recorded(sender: str, payload: ET.Element) -> Payload | None:
             self._keep(payload)
             answer = await handler(sender, payload)
             self._keep(answer)
@@ -53,7 +53,7 @@ class Recorder:
 
         self.endpoint.serve(namespace, recorded, allow)
 
-    async def request(self, to: str, payload: ET.Element, timeout: float = 10.0) -> ET.Element | None:
+    async def request(self, to: str, payload: Payload, timeout: float = 10.0) -> ET.Element | None:
         self._keep(payload)
         answer = await self.endpoint.request(to, payload, timeout)
         self._keep(answer)

@@ -47,9 +47,15 @@ def limit_event(event_id: str = "evt-1", modification: int = 0, limit: float = 3
 
 def test_a_common_event_becomes_a_schema_valid_distribute_event_and_comes_back_the_same() -> None:
     oadr = oadr_event(limit_event(targets=("pv",)), CONVERTER, "http://mc.example", "ven-1")
-    element = encode("oadrDistributeEvent", request_id="r1", vtn_id="vtn-1", events=[oadr])
+    text = encode("oadrDistributeEvent", request_id="r1", vtn_id="vtn-1", events=[oadr])
+    element = ET.fromstring(text)  # one element, without an XML declaration: it goes into a stanza as it is
     assert element.tag == f"{{{OADR_NS}}}oadrPayload"
+    # openleadr's signing reference and schema version are part of it (the wire keeps them)
+    signed = element.find(f"{{{OADR_NS}}}oadrSignedObject")
+    assert signed is not None and signed.get(f"{{{OADR_NS}}}Id") == "oadrSignedObject"
+    assert signed[0].get("{http://docs.oasis-open.org/ns/energyinterop/201110}schemaVersion") == "2.0b"
     message_type, payload = decode(element)
+    assert decode(text) == (message_type, payload)
     assert message_type == "oadrDistributeEvent"
     [raw] = payload["events"]
     signal = raw["event_signals"][0]
