@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import copy
 import cProfile
 import gc
 import platform
@@ -114,19 +113,21 @@ def raw_client(account: Account, server: Server) -> ClientXMPP:
 
 
 async def connected(client: ClientXMPP, server: Server) -> ClientXMPP:
-    started = asyncio.get_running_loop().create_future()
-    client.add_event_handler("session_start", lambda _: started.done() or started.set_result(None))
+    started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def on_start(_event: object) -> None:
+        if not started.done():
+            started.set_result(None)
+
+    client.add_event_handler("session_start", on_start)
     client.connect(server.host, server.port)
     await asyncio.wait_for(started, 10)
     return client
 
 
 async def raw_round_trips(server: Server, requester: Account, responder: Account, count: int,
-                          in_flight: int, extra: ET.Element | None = None) -> RoundTrips:
-    """Round trips of plain slixmpp IQs between two accounts on `server` (the transport's baseline).
-
-    With `extra`, each request's payload carries a copy of it (to weigh a bigger payload; the answer stays small).
-    """
+                          in_flight: int) -> RoundTrips:
+    """Round trips of plain slixmpp IQs between two accounts on `server` (the transport's baseline)."""
 
     def answer(iq: StanzaBase) -> None:
         reply = iq.reply(clear=True)
@@ -141,13 +142,10 @@ async def raw_round_trips(server: Server, requester: Account, responder: Account
     try:
         async def round_trip(number: int) -> None:
             iq = asking.make_iq_set(ito=answering.boundjid.full)
-            sample = payload(number)
-            if extra is not None:
-                sample.append(copy.deepcopy(extra))
-            iq.append(sample)
+            iq.append(payload(number))
             await iq.send(timeout=30)
 
-        return await measure("raw slixmpp" if extra is None else "raw + oadr", round_trip, count, in_flight)
+        return await measure("raw slixmpp", round_trip, count, in_flight)
     finally:
         for client in (asking, answering):
             await disconnect(client)
