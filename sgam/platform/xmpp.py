@@ -473,17 +473,18 @@ class Endpoint:
         """
         if isinstance(stanza, Iq):
             kind = stanza["type"]
-            if kind == "set" and _payload(stanza, self._services) is not None:
-                self._spawn(self._on_request(stanza))
-            elif kind in ("result", "error") and stanza["id"] in self._pending:
+            if kind in ("result", "error") and stanza["id"] in self._pending:
                 self._on_answer(stanza)
-            else:
-                return stanza
-            return None
-        if isinstance(stanza, Message) and stanza["type"] in MESSAGE_TYPES \
-                and _payload(stanza, self._message_services) is not None:
-            self._spawn(self._on_message(stanza))
-            return None
+                return None
+            payload = _payload(stanza, self._services) if kind == "set" else None
+            if payload is not None:
+                self._spawn(self._on_request(stanza, payload))
+                return None
+        elif isinstance(stanza, Message) and stanza["type"] in MESSAGE_TYPES:
+            payload = _payload(stanza, self._message_services)
+            if payload is not None:
+                self._spawn(self._on_message(stanza, payload))
+                return None
         return stanza
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
@@ -590,18 +591,16 @@ class Endpoint:
         self._message_services[namespace] = _Service(handler, _bare(allow))
 
     @staticmethod
-    def _admitted(stanza: StanzaBase, services: dict[str, _Service]) -> tuple[_Service, ET.Element, bool]:
-        """The service the stanza's payload is for, the payload, and whether its sender is allowed."""
-        payload = _payload(stanza, services)
-        assert payload is not None  # the matcher saw it
+    def _admitted(stanza: StanzaBase, payload: ET.Element, services: dict[str, _Service]) -> tuple[_Service, bool]:
+        """The service the stanza's payload is for, and whether its sender is allowed."""
         service = services[namespace_of(payload)]
         allowed = stanza["from"].bare in service.allow
         if not allowed:
             log.warning("refused %s from %s: not allowed for %s", stanza.name, stanza["from"], namespace_of(payload))
-        return service, payload, allowed
+        return service, allowed
 
-    async def _on_request(self, iq: StanzaBase) -> None:
-        service, payload, allowed = self._admitted(iq, self._services)
+    async def _on_request(self, iq: StanzaBase, payload: ET.Element) -> None:
+        service, allowed = self._admitted(iq, payload, self._services)
         sender = iq["from"].bare
         if not allowed:
             self._reply(iq, StanzaFault("forbidden", f"{sender} may not use {namespace_of(payload)}"))
@@ -651,8 +650,8 @@ class Endpoint:
             reply["error"].xml.append(as_element(answer.payload))
         reply.send()
 
-    async def _on_message(self, message: StanzaBase) -> None:
-        service, payload, allowed = self._admitted(message, self._message_services)
+    async def _on_message(self, message: StanzaBase, payload: ET.Element) -> None:
+        service, allowed = self._admitted(message, payload, self._message_services)
         if allowed:  # a refused message is only logged: a message has no answer to refuse with
             await self._call(service, message, payload)
 
