@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from codegen import adapters, config, tables
 from codegen.plan import Plan
-from sgam.files import write_atomic
+from sgam.files import write_atomic, write_bytes_atomic
 
 MANIFEST = "manifest.json"
 
@@ -79,13 +78,6 @@ def manifest(plan: Plan, files: dict[str, bytes], hooks: dict[str, bytes]) -> st
     return json.dumps(data, indent=2) + "\n"
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)
-
-
 def write(plan: Plan, out: Path) -> Written:
     """Write the plan's platform under out/<use case>; hooks the user changed stay as they are."""
     folder = out / plan.usecase
@@ -94,7 +86,7 @@ def write(plan: Plan, out: Path) -> Written:
     recorded = json.loads(old.read_text(encoding="utf-8")).get("hooks", {}) if old.is_file() else {}
     written = Written(folder)
     for path, data in files.items():
-        _write_bytes(folder / path, data) if path.endswith(".xlsx") else write_atomic(folder / path, data.decode())
+        write_bytes_atomic(folder / path, data)
         written.files.append(path)
     for path, data in hooks.items():
         target = folder / path
@@ -105,8 +97,7 @@ def write(plan: Plan, out: Path) -> Written:
         written.files.append(path)
     secrets_file = folder / config.SECRETS
     passwords = config.accounts(plan, config.read_accounts(folder))
-    write_atomic(secrets_file, json.dumps({"accounts": passwords}, indent=2) + "\n")
-    os.chmod(secrets_file, 0o600)
+    write_atomic(secrets_file, json.dumps({"accounts": passwords}, indent=2) + "\n", mode=0o600)
     write_atomic(old, manifest(plan, files, hooks))
     written.files.append(MANIFEST)
     return written

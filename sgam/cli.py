@@ -399,6 +399,11 @@ def _publish(paths: tuple[Path, ...], catalog_dirs: tuple[Path, ...], out: Path,
         click.echo("error: Graphviz `dot` is not installed\n    hint: install the graphviz package "
                    "(`bash .ci/setup` does on Debian)", err=True)
         return INTERNAL
+    except graphviz.CalledProcessError as exc:
+        said = (exc.stderr or b"").decode(errors="replace").strip() or f"exit status {exc.returncode}"
+        click.echo(f"error: Graphviz `dot` failed on a diagram: {said}\n    hint: nothing was written to {out}; "
+                   "check the Graphviz installation (`dot -V`), and report it if dot works", err=True)
+        return INTERNAL
     except OSError as exc:
         click.echo(f"{exc.filename or out}: error[unwritable]: cannot write: {exc.strerror}\n    hint: give a path "
                    "you may write to (-o)", err=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
@@ -22,16 +23,33 @@ def default_paths() -> list[Path]:
     return [here if here.is_dir() else examples_dir()]
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write the whole file or nothing: a temporary file in the same folder, then a rename."""
-    write_bytes_atomic(path, text.encode("utf-8"))
+def write_atomic(path: Path, text: str, mode: int | None = None) -> None:
+    """Write the whole file or nothing: a temporary file in the same folder, then a rename.
+
+    `mode`: the file's permissions (by default those the umask gives an ordinary file); a secret
+    gets 0o600 before it holds anything, never after.
+    """
+    write_bytes_atomic(path, text.encode("utf-8"), mode)
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
+def write_all(files: Iterable[tuple[Path, bytes]]) -> list[Path]:
+    """Write files that were all made beforehand, each atomically; return their paths.
+
+    Generators make their whole output first and write it only then, so a run that fails part way
+    (a `dot` that crashes, say) leaves the output folder as it was.
+    """
+    written = []
+    for path, data in files:
+        write_bytes_atomic(path, data)
+        written.append(path)
+    return written
+
+
+def write_bytes_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; the result is an ordinary file
+        os.chmod(temporary, 0o666 & ~_umask() if mode is None else mode)  # mkstemp makes 0600
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

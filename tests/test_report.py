@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 import io
 import json
+import os
+import shutil
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -143,6 +145,33 @@ def test_sgam_report_lists_its_pages_and_refuses_a_file_as_folder(sgam, usecase:
     (tmp_path / "file").write_text("")
     refused = sgam("report", usecase, "-o", tmp_path / "file")
     assert refused.status == 2 and "is a file, not a folder" in refused.err
+
+
+@pytest.mark.parametrize("command", ["report", "diagram"])
+def test_a_dot_that_fails_part_way_leaves_the_output_folder_as_it_was(
+        sgam, usecase: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str) -> None:
+    out = tmp_path / "out"
+    assert sgam(command, usecase, "-o", out, "--quiet").status == 0
+    before = files_of(out)
+    # a `dot` that draws the other diagrams with the real Graphviz but fails on every sequence diagram
+    broken = tmp_path / "bin"
+    broken.mkdir()
+    (broken / "dot").write_text(f"""#!/bin/sh
+input=$(cat)
+case "$input" in *"digraph sequence"*) echo "dot: simulated crash" >&2; exit 3;; esac
+printf '%s' "$input" | exec {shutil.which("dot")} "$@"
+""")
+    (broken / "dot").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{broken}:{os.environ['PATH']}")
+    failed = sgam(command, usecase, "-o", out, "--quiet")
+    assert failed.status == 1
+    assert "error: Graphviz `dot` failed on a diagram: dot: simulated crash" in failed.err
+    assert "Traceback" not in failed.err
+    assert files_of(out) == before  # not one file written, not even an unchanged one
+
+
+def files_of(folder: Path) -> dict[Path, tuple[bytes, int]]:
+    return {path: (path.read_bytes(), path.stat().st_mtime_ns) for path in folder.rglob("*") if path.is_file()}
 
 
 def test_an_unwritable_output_folder_is_bad_input(sgam, usecase: Path, tmp_path: Path) -> None:

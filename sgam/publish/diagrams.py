@@ -23,7 +23,7 @@ from pathlib import Path
 import graphviz
 
 from sgam.enums import Domain, Layer, Zone
-from sgam.files import write_bytes_atomic
+from sgam.files import write_all
 from sgam.graph import BUSINESS_ACTORS, Exchange
 from sgam.models import Cell, Scenario, Step, UseCase
 from sgam.plane import hosted
@@ -342,11 +342,9 @@ def diagrams(pub: Publication, layers: Iterable[Layer] = tuple(Layer)) -> dict[s
 
 def write_diagrams(pub: Publication, out: Path, fmt: str, layers: Iterable[Layer],
                    progress: Callable[[int, int], None] | None = None) -> list[Path]:
-    """Render every diagram into `out` (one folder per use case); return the files written."""
+    """Render every diagram, then write them into `out` (one folder per use case); return the files written."""
 
-    def job(stem: str, dot: graphviz.Digraph) -> Path:
-        path = out / f"{stem}.{fmt}"
-        write_bytes_atomic(path, render(dot, fmt))
-        return path
+    def job(stem: str, dot: graphviz.Digraph) -> tuple[Path, bytes]:
+        return out / f"{stem}.{fmt}", render(dot, fmt)
 
-    return in_parallel([partial(job, stem, dot) for stem, dot in diagrams(pub, layers).items()], progress)
+    return write_all(in_parallel([partial(job, stem, dot) for stem, dot in diagrams(pub, layers).items()], progress))

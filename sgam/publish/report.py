@@ -16,7 +16,7 @@ import jinja2
 
 from sgam.catalog import Standard
 from sgam.enums import Layer
-from sgam.files import write_atomic
+from sgam.files import write_all
 from sgam.graph import Exchange
 from sgam.models import UseCase
 from sgam.publish import diagrams
@@ -107,14 +107,13 @@ def _usecase(pub: Publication, usecase: UseCase, uses: dict[str, StandardUse]) -
 
 
 def build_site(pub: Publication, out: Path, progress: Callable[[int, int], None] | None = None) -> list[Path]:
-    """Write the site into `out`: index.html, usecases/ID.html, standards/NAME.html. Returns the pages."""
+    """Make the site, then write it into `out`: index.html, usecases/ID.html, standards/NAME.html. Returns the pages."""
     uses = standard_uses(pub)
     pages: list[tuple[str, Callable[[], str]]] = [("index.html", partial(_index, pub, uses))]
     pages += [(f"usecases/{u.id}.html", partial(_usecase, pub, u, uses)) for u in pub.usecases]
     pages += [(use.page, partial(_page, "standard.html", "../", use=use, catalog=pub.catalog)) for use in uses.values()]
 
-    def job(name: str, render: Callable[[], str]) -> Path:
-        write_atomic(out / name, render())
-        return out / name
+    def job(name: str, render: Callable[[], str]) -> tuple[Path, bytes]:
+        return out / name, render().encode("utf-8")
 
-    return in_parallel([partial(job, name, render) for name, render in pages], progress)
+    return write_all(in_parallel([partial(job, name, render) for name, render in pages], progress))
