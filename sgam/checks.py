@@ -48,7 +48,7 @@ def check(repo: Repository) -> list[Diagnostic]:
 
 def check_usecase(document: Document[UseCase], library: dict[str, Element]) -> list[Diagnostic]:
     scope, clashes = Scope.of(document, library)
-    refs = list(_usecase_refs(document.model))
+    refs = list(usecase_refs(document.model))
     found = list(_clashes(document, scope, clashes))
     found.extend(_resolve_all(document, scope, refs))
     found.extend(_step_order(document))
@@ -80,7 +80,8 @@ def _id_key(element: Element) -> str:
 # --- references ------------------------------------------------------------------------------
 
 
-def _usecase_refs(model: UseCase) -> Iterator[Ref]:
+def usecase_refs(model: UseCase) -> Iterator[Ref]:
+    """Every reference a use case makes: (where, the id or ids, what it names, the kinds it may name)."""
     actor, component = ("actor",), ("component",)
     for i, condition in enumerate(model.conditions):
         yield ("conditions", i, "actor"), condition.actor, "condition actor", actor

@@ -9,8 +9,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import openpyxl
 import pytest
 import yaml
+from lxml import etree
 
 from sgam.files import examples_dir
 from sgam.interchange.imports import import_files
@@ -66,3 +68,17 @@ def test_step_standards_and_exchange_kinds_round_trip(sgam, tmp_path: Path, suff
     [imported] = import_files([target]).imported
     assert imported.model == load_repository([source]).usecases[0].model
     assert imported.model.scenarios[0].steps[0].standards == ["IEC 61850-7-420 DVVR"]
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".xml"])
+def test_every_library_actor_the_use_case_names_travels_with_it(sgam, tmp_path: Path, suffix: str) -> None:
+    """The DSO only plays a role in the volt/var case (no step names it): the exported file still declares it."""
+    target = tmp_path / f"uc{suffix}"
+    assert sgam("export", examples_dir() / "dso-volt-var-der.yaml", "-o", target).status == 0
+    if suffix == ".xml":
+        names = {actor.findtext("name") for actor in etree.parse(str(target)).getroot().find("ActorLibrary")}
+    else:
+        names = {cell.value for row in openpyxl.load_workbook(target).active.iter_rows() for cell in row}
+    assert "Distribution system operator" in names
+    [imported] = import_files([target]).imported  # and it goes back to being the library's, not the file's
+    assert imported.model == load_repository([examples_dir() / "dso-volt-var-der.yaml"]).usecases[0].model

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from sgam.checks import usecase_refs
 from sgam.models import Actor, UseCase
 
 
 def actor_refs(usecase: UseCase) -> set[str]:
-    """Every actor id the use case names."""
-    found = {c.actor for c in usecase.conditions}
-    for scenario in usecase.scenarios:
-        found.add(scenario.primary_actor)
-        for step in scenario.steps:
-            found.update(a for a in (step.producer, step.receiver) if a)
+    """Every id the use case names where an actor may stand: steps, conditions, role players, realisers, hosted actors."""
+    found: set[str] = set()
+    for _where, value, _role, kinds in usecase_refs(usecase):
+        if "actor" in kinds and value:
+            found.update([value] if isinstance(value, str) else value)
     return found
 
 
