@@ -215,6 +215,8 @@ def _served(handlers: Mapping[str, PayloadHandler], ven_id: str | None) -> Handl
 
 def oadr_event(event: Event, converter: Converter, market_context: str, ven_id: str) -> objects.Event:
     """The openleadr event object for a common event (one interval per signal, the event's period)."""
+    if event.duration % timedelta(seconds=1):  # openleadr writes whole seconds: 0.5 s would read as "no end"
+        raise OpenAdrError(INVALID_DATA, f"event {event.event_id}: a duration of {event.duration} is not whole seconds")
     signals = []
     for number, (name, value) in enumerate(event.signals.items()):
         signal = converter.to_signal(name, value)
