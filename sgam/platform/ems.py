@@ -149,7 +149,7 @@ class Ems:
                 await self.services.subscribe(der.jid, self.measurements, self._receiver(der.resource))
             )
         now = self.clock()
-        # a baseline no event holds: an end was carried out but not yet saved when the EMS stopped
+        # a baseline no event holds: the EMS stopped while it was putting that baseline back
         keys = {(resource, name) for resource, names in self._baseline.items() for name in names
                 if self._holder(resource, name) is None}
         for event_id in [e for e, held in self._events.items() if held.end is not None and held.end <= now]:

@@ -378,6 +378,7 @@ class Ven:
         self._expiries = [(known.kept_until, event_id, known.modification)
                           for event_id, known in self._applied.items() if known.kept_until is not None]
         heapq.heapify(self._expiries)
+        self._forget_ended()  # what ended while the VEN was down
         self._reports: dict[str, _ReportRequest] = {}
         self._pending: dict[str, DataPoint] = {}  # rID -> latest changed point not yet reported
         self._flush: asyncio.Task[None] | None = None
