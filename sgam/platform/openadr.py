@@ -19,12 +19,14 @@ A repeated delivery (the transport's retry after a server restart, or a VTN send
 again) gets the first delivery's answer without reaching the application; an older modification
 than one already applied is refused with 450 (out of sequence). With a state file the VEN keeps
 this record across its own restarts; it writes it after applying, so a crash between the two
-applies that one version once more (the settings it makes are idempotent).
+applies that one version once more (the settings it makes are idempotent). The record is kept
+only while it matters: until the event has ended, plus a retention window (see :class:`Ven`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import heapq
 import itertools
 import logging
 import uuid
@@ -39,12 +41,13 @@ from xml.sax.saxutils import escape
 from lxml.etree import XMLSyntaxError
 from openleadr import objects
 from openleadr.messaging import create_message, parse_message, validate_xml_schema
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from sgam.platform import jsonfile
 from sgam.platform.conversion import ConversionError, Converter
 from sgam.platform.datapoints import DataPoint, DataStore, Listener
 from sgam.platform.services import (
+    Clock,
     Event,
     EventHandler,
     EventReply,
@@ -54,6 +57,7 @@ from sgam.platform.services import (
     Report,
     ReportHandler,
     ServiceError,
+    utc_now,
 )
 from sgam.platform.xmpp import Handler, Payload, StanzaFault, xml_text
 
@@ -215,6 +219,8 @@ def _served(handlers: Mapping[str, PayloadHandler], ven_id: str | None) -> Handl
 
 def oadr_event(event: Event, converter: Converter, market_context: str, ven_id: str) -> objects.Event:
     """The openleadr event object for a common event (one interval per signal, the event's period)."""
+    if event.duration % timedelta(seconds=1):  # openleadr writes whole seconds: 0.5 s would read as "no end"
+        raise OpenAdrError(INVALID_DATA, f"event {event.event_id}: a duration of {event.duration} is not whole seconds")
     signals = []
     for number, (name, value) in enumerate(event.signals.items()):
         signal = converter.to_signal(name, value)
@@ -264,12 +270,15 @@ def common_event(payload: Mapping[str, Any], converter: Converter, source: str) 
             raise OpenAdrError.of(error) from None
         signals[point.name] = point.value
     period = payload.get("active_period") or {}
+    start = period.get("dtstart") or datetime.now(UTC)
+    if not isinstance(start, datetime):  # openleadr leaves a time it cannot read as text
+        raise OpenAdrError(INVALID_DATA, f"dtstart {start!r}: only UTC times (ending in Z) are read")
     resources = payload.get("targets_by_type", {}).get("resource_id", [])
     return Event(
         event_id=descriptor["event_id"],
         modification=int(descriptor["modification_number"]),
         signals=signals,
-        start=period.get("dtstart") or datetime.now(UTC),
+        start=start,
         duration=period.get("duration") or timedelta(0),
         status=_STATUS_IN.get(descriptor.get("event_status", "far"), EventStatus.PENDING),
         source=source,
@@ -285,6 +294,7 @@ class _Applied:
     modification: int
     # (status code, answer): a future shared by repeated deliveries while it is being applied
     reply: asyncio.Future[tuple[int, EventReply]] | tuple[int, EventReply]
+    kept_until: datetime | None = None  # None while it is being applied, or for an event without an end
 
 
 class AppliedVersion(BaseModel):
@@ -294,6 +304,7 @@ class AppliedVersion(BaseModel):
     code: int
     opt: Opt
     reason: str = ""
+    kept_until: AwareDatetime | None  # forgotten after this; None: the event has no end, kept until cancelled
 
 
 class VenState(BaseModel):
@@ -301,7 +312,7 @@ class VenState(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    format: Literal["sgam-ven-state/1"] = "sgam-ven-state/1"
+    format: Literal["sgam-ven-state/2"] = "sgam-ven-state/2"
     events: dict[str, AppliedVersion] = {}
 
 
@@ -318,6 +329,16 @@ class Ven:
     ``resources`` are the VEN's resources (the DERs behind it), each with the DataStore that holds
     its common-named points; every point the conversion table can report becomes a report item
     with rID ``<resource>/<common name>``. ``on_event`` decides and applies each new event version.
+
+    The VEN remembers each event's applied version and its answer until the event has ended plus
+    ``retention`` (default one hour): a VTN that sends an event again within that window gets the
+    first answer. A cancelled or completed event counts as ended when that version was answered (or
+    at its scheduled end, if later); an event that could not be read, when it was refused; an event
+    without an end (zero duration) is kept until it is cancelled. Ended records are dropped whenever
+    a new version is answered, so memory and the state file hold only live and recent events. A
+    version delivered again after it was forgotten reaches ``on_event`` once more, as a new one; the
+    EMS does not set anything for an event whose period is over (see sgam.platform.ems). ``clock``
+    gives the time these windows are measured in.
     """
 
     REPORT_SPECIFIER = "sgam-telemetry"
@@ -335,6 +356,8 @@ class Ven:
         grid: Mapping[str, Any] | None = None,
         timeout: float = 10.0,
         state: Path | None = None,
+        retention: timedelta = timedelta(hours=1),
+        clock: Clock = utc_now,
     ) -> None:
         self.transport = transport
         self.ven_id = ven_id
@@ -348,10 +371,18 @@ class Ven:
         self.grid = dict(grid or {"hertz": 50, "voltage": 230, "ac": True})
         self.registration_id: str | None = None
         self.state = state
+        self.retention = retention
+        self.clock = clock
         self._applied: dict[str, _Applied] = {
-            event_id: _Applied(v.modification, (v.code, EventReply(event_id, v.modification, v.opt, v.reason)))
+            event_id: _Applied(v.modification, (v.code, EventReply(event_id, v.modification, v.opt, v.reason)),
+                               v.kept_until)
             for event_id, v in (jsonfile.read_state(VenState, state).events.items() if state else ())
         }
+        # (kept until, event id, modification), earliest first: what to forget next, without a scan
+        self._expiries = [(known.kept_until, event_id, known.modification)
+                          for event_id, known in self._applied.items() if known.kept_until is not None]
+        heapq.heapify(self._expiries)
+        self._forget_ended()  # what ended while the VEN was down
         self._reports: dict[str, _ReportRequest] = {}
         self._pending: dict[str, DataPoint] = {}  # rID -> latest changed point not yet reported
         self._flush: asyncio.Task[None] | None = None
@@ -472,6 +503,7 @@ class Ven:
             return OUT_OF_SEQUENCE, EventReply(event_id, modification, Opt.OUT, text)
         answer: asyncio.Future[tuple[int, EventReply]] = asyncio.get_running_loop().create_future()
         self._applied[event_id] = _Applied(modification, answer)
+        event: Event | None = None
         try:
             event = common_event(raw, self.converter, sender)
             self._check_targets(raw, event)
@@ -484,9 +516,30 @@ class Ven:
             answer.set_exception(error)
             del self._applied[event_id]  # not applied: a repeated delivery may try again
             raise
-        self._applied[event_id] = _Applied(modification, answer.result())
+        kept_until = self._kept_until(event)
+        self._applied[event_id] = _Applied(modification, answer.result(), kept_until)
+        if kept_until is not None:
+            heapq.heappush(self._expiries, (kept_until, event_id, modification))
+        self._forget_ended()
         self._save()
         return answer.result()
+
+    def _kept_until(self, event: Event | None) -> datetime | None:
+        """Until when a version's answer is remembered: see the class docstring."""
+        now = self.clock()
+        end = event.end if event is not None else now
+        if event is not None and event.status in (EventStatus.CANCELLED, EventStatus.COMPLETED):
+            end = max(end or now, now)
+        return None if end is None else end + self.retention
+
+    def _forget_ended(self) -> None:
+        now = self.clock()
+        while self._expiries and self._expiries[0][0] <= now:
+            kept_until, event_id, modification = heapq.heappop(self._expiries)
+            known = self._applied.get(event_id)
+            # a later version of the event has its own entry in the heap; this one is stale
+            if known is not None and (known.modification, known.kept_until) == (modification, kept_until):
+                del self._applied[event_id]
 
     def _save(self) -> None:
         """Keep the answered versions in the state file (after applying: a crash in between re-applies once)."""
@@ -494,7 +547,7 @@ class Ven:
             return
         events = {
             event_id: AppliedVersion(modification=known.modification, code=known.reply[0], opt=known.reply[1].opt,
-                                     reason=known.reply[1].reason)
+                                     reason=known.reply[1].reason, kept_until=known.kept_until)
             for event_id, known in self._applied.items()
             if isinstance(known.reply, tuple)
         }

@@ -99,6 +99,21 @@ class Event:
     def key(self) -> tuple[str, int]:
         return (self.event_id, self.modification)
 
+    @property
+    def end(self) -> datetime | None:
+        """When the event's period is over; None when it has no duration (open-ended: until cancelled).
+
+        OpenADR 2.0b reads a zero duration of the active period as "no end" (openleadr does too)."""
+        return self.start + self.duration if self.duration > timedelta(0) else None
+
+
+Clock = Callable[[], datetime]
+"""The time as a device sees it (timezone-aware); injectable so that tests need not wait for hours."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
 
 class Opt(enum.Enum):
     IN = "optIn"

@@ -16,11 +16,12 @@ import pytest
 from openleadr.messaging import parse_message, validate_xml_schema
 
 from sgam.platform.conversion import Converter
-from sgam.platform.ems import Der, Ems
+from sgam.platform.ems import Der, Ems, EmsState
 from sgam.platform.iec61850.datamodel import shipped_model
 from sgam.platform.iec61850.node import ServerNode
 from sgam.platform.iec61850.server import AcsiServer
-from sgam.platform.openadr import Vtn
+from sgam.platform.jsonfile import JsonFileError
+from sgam.platform.openadr import VenState, Vtn
 from sgam.platform.services import Event, EventReply, EventStatus, Opt, Report
 from sgam.platform.xmpp import Endpoint, Handler, Payload
 from tests.platform.prosody import Prosody
@@ -74,13 +75,16 @@ class Field:
     ems_peer: str
     battery: AcsiServer
     pv: AcsiServer
-    restart_ems: Callable[[], Awaitable[None]]
+    restart_ems: Callable[..., Awaitable[None]]  # (while_down=None)
     reports: asyncio.Queue[Report] = field(default_factory=asyncio.Queue)
 
 
 @asynccontextmanager
-async def field_site(prosody: Prosody, timeout: float = 10.0, state: Path | None = None) -> AsyncIterator[Field]:
-    """A VTN, the EMS and its battery and PV inverter servers, each on its own account; the EMS registered."""
+async def field_site(prosody: Prosody, timeout: float = 10.0, state: Path | None = None,
+                     **options: Any) -> AsyncIterator[Field]:
+    """A VTN, the EMS and its battery and PV inverter servers, each on its own account; the EMS registered.
+
+    ``options`` go to the EMS (retention, clock)."""
     async with AsyncExitStack() as stack:
         accounts = {name: prosody.account(name) for name in ("vtn", "ems", "battery", "pv")}
         endpoints = {
@@ -100,14 +104,16 @@ async def field_site(prosody: Prosody, timeout: float = 10.0, state: Path | None
 
         async def start_ems(endpoint: Endpoint) -> Ems:
             ems = Ems(endpoint, ven_id="ems-1", vtn=endpoints["vtn"].jid, ders=ders, converter=CONVERTER,
-                      state=state)
+                      state=state, **options)
             await ems.start()
             return ems
 
-        async def restart_ems() -> None:
+        async def restart_ems(while_down: Callable[[], Awaitable[None]] | None = None) -> None:
             """The EMS process ends and starts again: a new connection and new objects, the same state folder."""
             await site.ems.close()
             await endpoints["ems"].stop()
+            if while_down is not None:
+                await while_down()
             endpoints["ems"] = await stack.enter_async_context(Endpoint(accounts["ems"], prosody.server, "ems"))
             site.ems = await start_ems(endpoints["ems"])
 
@@ -272,3 +278,156 @@ def test_every_event_is_applied_exactly_once_while_the_server_restarts_three_tim
     # each event changed each DER's limit exactly once; the function was switched on once
     assert written == {"BATTDER/DWMX1.WMaxSptPct.setMag.f": EVENTS, "PVDER/DWMX1.WMaxSptPct.setMag.f": EVENTS,
                        "BATTDER/DWMX1.ModEna.stVal": 1, "PVDER/DWMX1.ModEna.stVal": 1}
+
+
+# --- the EMS ends what it applies -------------------------------------------------------------------
+
+LIMIT, ENABLED = "DWMX1.WMaxSptPct.setMag.f", "DWMX1.ModEna.stVal"
+BEFORE = (100.0, False)  # what the shipped DER models have before any event: no limit, function off
+EARLY = timedelta(milliseconds=50)  # how much earlier than asked an asyncio timer may fire (clock resolution)
+
+
+def short_event(event_id: str, seconds: int, limit: float = 30.0, modification: int = 0) -> Event:
+    """An event that starts now and lasts `seconds` (0: no end; OpenADR durations here are whole seconds)."""
+    return Event(event_id, modification, {"der.active_power_limit": limit}, datetime.now(UTC),
+                 timedelta(seconds=seconds))
+
+
+def settings(f: Field) -> list[tuple[object, object]]:
+    """The battery's and the PV's limit and whether it is on, as the DER servers have them."""
+    return [(server.value(f"{ld}/{LIMIT}"), server.value(f"{ld}/{ENABLED}"))
+            for server, ld in ((f.battery, "BATTDER"), (f.pv, "PVDER"))]
+
+
+async def until_settled(f: Field, expected: tuple[float, bool]) -> None:
+    """Wait (10 s at most) until both DER servers have `expected`."""
+    for _ in range(500):
+        if settings(f) == [expected] * 2:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"the DERs have {settings(f)}, not {expected}")
+
+
+def timed_writes(server: AcsiServer) -> list[tuple[datetime, str, object]]:
+    """Every write the DER server receives from now on, with when it arrived."""
+    writes: list[tuple[datetime, str, object]] = []
+    server.on_write(lambda ref, value: writes.append((datetime.now(UTC), ref, value)))
+    return writes
+
+
+def test_an_event_ends_at_its_end_without_a_word_from_the_vtn_and_a_modification_moves_the_end(
+    prosody: Prosody, run: Run
+) -> None:
+    async def scenario() -> None:
+        async with field_site(prosody) as f:
+            writes = timed_writes(f.pv)
+            event = short_event("short", 1)
+            assert (await f.vtn.distribute(f.ems_peer, event)).opt is Opt.IN
+            assert settings(f) == 2 * [(30.0, True)]  # applied on arrival
+            longer = replace(event, modification=1, duration=timedelta(seconds=2))
+            assert (await f.vtn.distribute(f.ems_peer, longer)).opt is Opt.IN
+            await until_settled(f, BEFORE)
+            restored = [when for when, ref, value in writes if ref == f"PVDER/{LIMIT}" and value == 100.0]
+            assert len(restored) == 1 and restored[0] >= event.start + timedelta(seconds=2) - EARLY
+            assert (f.ems._events, f.ems._baseline, f.ems._timers) == ({}, {}, {})
+
+    run(scenario())
+
+
+def test_a_cancellation_restores_at_once_and_the_cancelled_events_end_then_passes_without_effect(
+    prosody: Prosody, run: Run
+) -> None:
+    async def scenario() -> None:
+        async with field_site(prosody) as f:
+            event = short_event("cancelled", 1)
+            assert (await f.vtn.distribute(f.ems_peer, event)).opt is Opt.IN
+            cancel = replace(event, modification=1, status=EventStatus.CANCELLED)
+            assert (await f.vtn.distribute(f.ems_peer, cancel)).opt is Opt.IN
+            assert settings(f) == 2 * [BEFORE]
+            # an event without an end holds until cancelled: the cancelled event's end must not undo it
+            open_ended = short_event("open-ended", 0, limit=60.0)
+            assert (await f.vtn.distribute(f.ems_peer, open_ended)).opt is Opt.IN
+            await asyncio.sleep((event.start + event.duration - datetime.now(UTC)).total_seconds() + 0.5)
+            assert settings(f) == 2 * [(60.0, True)]
+            assert list(f.ems._events) == ["open-ended"] and f.ems._timers == {}
+            cancel = replace(open_ended, modification=1, status=EventStatus.CANCELLED)
+            assert (await f.vtn.distribute(f.ems_peer, cancel)).opt is Opt.IN
+            assert settings(f) == 2 * [BEFORE]
+
+    run(scenario())
+
+
+def test_a_restarted_ems_ends_an_event_at_its_end_or_at_start_when_the_end_passed_while_it_was_down(
+    prosody: Prosody, run: Run, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with field_site(prosody, state=tmp_path) as f:
+            writes = timed_writes(f.pv)
+            event = short_event("across-a-restart", 1)
+            assert (await f.vtn.distribute(f.ems_peer, event)).opt is Opt.IN
+            await f.restart_ems()
+            assert settings(f) == 2 * [(30.0, True)]  # the end is still to come
+            await until_settled(f, BEFORE)
+            restored = [when for when, ref, value in writes if ref == f"PVDER/{LIMIT}" and value == 100.0]
+            assert restored[0] >= event.start + event.duration - EARLY
+
+            event = short_event("ended-while-down", 1)
+            assert (await f.vtn.distribute(f.ems_peer, event)).opt is Opt.IN
+
+            async def past_the_end() -> None:
+                await asyncio.sleep((event.start + event.duration - datetime.now(UTC)).total_seconds() + 0.3)
+                assert settings(f) == 2 * [(30.0, True)]  # nobody ended it meanwhile
+
+            await f.restart_ems(past_the_end)
+            assert settings(f) == 2 * [BEFORE]  # start() ended it
+            saved = EmsState.model_validate_json((tmp_path / "restore.json").read_text())
+            assert (saved.events, saved.baseline) == ({}, {})
+
+    run(scenario())
+
+
+def test_after_many_ended_events_the_ems_and_its_ven_keep_only_the_live_ones_and_the_ders_are_as_before(
+    prosody: Prosody, run: Run, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        async with field_site(prosody, state=tmp_path, retention=timedelta(0)) as f:
+            # overlapping events alternating between two limits, ending in the order they started
+            for number in range(20):
+                event = short_event(f"burst-{number}", 1, limit=(30.0, 60.0)[number % 2])
+                assert (await f.vtn.distribute(f.ems_peer, event)).opt is Opt.IN
+            await until_settled(f, BEFORE)
+            live = replace(short_event("live", 3600), start=datetime.now(UTC) + timedelta(minutes=5))
+            assert (await f.vtn.distribute(f.ems_peer, live)).opt is Opt.IN
+            assert settings(f) == 2 * [(30.0, True)]
+            assert list(f.ems._events) == list(f.ems.ven._applied) == ["live"]
+            saved = EmsState.model_validate_json((tmp_path / "restore.json").read_text())
+            assert list(saved.events) == ["live"]
+            assert list(VenState.model_validate_json((tmp_path / "ven.json").read_text()).events) == ["live"]
+
+            # an ended event delivered again after the VEN forgot it sets nothing
+            writes = timed_writes(f.pv)
+            again = short_event("burst-1", 1)
+            again = replace(again, start=again.start - timedelta(seconds=5))
+            assert (await f.vtn.distribute(f.ems_peer, again)).opt is Opt.IN
+            assert writes == [] and settings(f) == 2 * [(30.0, True)]
+
+    run(scenario())
+
+
+def test_an_event_whose_period_is_over_when_it_arrives_never_limits_a_der(prosody: Prosody, run: Run) -> None:
+    async def scenario() -> None:
+        # the EMS's clock is two hours ahead of the VTN's: for it, the VTN's active hour-long event is over
+        async with field_site(prosody, clock=lambda: datetime.now(UTC) + timedelta(hours=2)) as f:
+            writes = timed_writes(f.pv)
+            assert (await f.vtn.distribute(f.ems_peer, short_event("late", 3600))).opt is Opt.IN
+            assert writes == [] and settings(f) == 2 * [BEFORE]
+            assert f.ems._events == {}
+
+    run(scenario())
+
+
+def test_an_ems_state_file_of_another_format_is_refused_with_a_clear_error(prosody: Prosody, tmp_path: Path) -> None:
+    (tmp_path / "restore.json").write_text('{"format": "sgam-ems-state/1", "before": {}}', encoding="utf-8")
+    endpoint = Endpoint(prosody.account("ems"), prosody.server, "ems")  # never connected: the file stops it first
+    with pytest.raises(JsonFileError, match=r"restore.json: /format: .*sgam-ems-state/2.*\n.*not a EmsState file"):
+        Ems(endpoint, ven_id="ems-1", vtn="vtn@localhost/vtn", ders=[], state=tmp_path)

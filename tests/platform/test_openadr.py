@@ -6,7 +6,7 @@ import asyncio
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from sgam.platform.openadr import (
     OADR_NS,
     OpenAdrError,
     Ven,
+    VenState,
     Vtn,
     common_event,
     decode,
@@ -38,8 +39,9 @@ START = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)  # openlead
 CONVERTER = Converter()
 
 
-def limit_event(event_id: str = "evt-1", modification: int = 0, limit: float = 30.0, **kwargs: Any) -> Event:
-    return Event(event_id, modification, {"der.active_power_limit": limit}, START, timedelta(hours=1), **kwargs)
+def limit_event(event_id: str = "evt-1", modification: int = 0, limit: float = 30.0,
+                duration: timedelta = timedelta(hours=1), **kwargs: Any) -> Event:
+    return Event(event_id, modification, {"der.active_power_limit": limit}, START, duration, **kwargs)
 
 
 # --- payloads, without the network -----------------------------------------------------------------
@@ -101,6 +103,18 @@ def test_a_signal_the_table_does_not_know_is_refused_with_460() -> None:
     assert refused.value.code == 460
 
 
+def test_an_event_time_the_ven_cannot_read_or_a_duration_openadr_would_cut_is_refused() -> None:
+    oadr = oadr_event(limit_event(), CONVERTER, "http://mc.example", "ven-1")
+    raw = decode(encode("oadrDistributeEvent", request_id="r1", vtn_id="vtn-1", events=[oadr]))[1]["events"][0]
+    raw["active_period"]["dtstart"] = "2026-11-27T10:00:00+01:00"  # valid xs:dateTime, but openleadr reads only Z
+    with pytest.raises(OpenAdrError, match="only UTC times") as unreadable:
+        common_event(raw, CONVERTER, "vtn@localhost")
+    assert unreadable.value.code == 454
+    with pytest.raises(OpenAdrError, match="not whole seconds") as cut:
+        oadr_event(limit_event(duration=timedelta(milliseconds=500)), CONVERTER, "http://mc.example", "ven-1")
+    assert cut.value.code == 454
+
+
 # --- VTN and VEN over Prosody ----------------------------------------------------------------------
 
 
@@ -116,8 +130,8 @@ class Site:
 
 
 @asynccontextmanager
-async def site(prosody: Prosody, also_allowed: tuple[str, ...] = ()) -> AsyncIterator[Site]:
-    """A VTN and a VEN (with one PV resource) on their own accounts, registered."""
+async def site(prosody: Prosody, also_allowed: tuple[str, ...] = (), **options: Any) -> AsyncIterator[Site]:
+    """A VTN and a VEN (with one PV resource) on their own accounts, registered; ``options`` go to the VEN."""
     vtn_account, ven_account = prosody.account("vtn"), prosody.account("ven")
     async with Endpoint(vtn_account, prosody.server, "vtn") as vtn_endpoint, \
             Endpoint(ven_account, prosody.server, "ems") as ven_endpoint:
@@ -130,7 +144,7 @@ async def site(prosody: Prosody, also_allowed: tuple[str, ...] = ()) -> AsyncIte
             return EventReply(event.event_id, event.modification, holder[0].answer)
 
         ven = Ven(ven_endpoint, ven_id="ven-1", vtn=vtn_endpoint.jid, converter=CONVERTER, resources={"pv": pv},
-                  on_event=on_event)
+                  on_event=on_event, **options)
         holder.append(Site(vtn, ven, vtn_endpoint, ven_endpoint, pv))
         vtn.serve()
         ven.serve()
@@ -352,3 +366,56 @@ def test_a_restarted_ven_keeps_its_applied_event_versions_in_its_state_file(pros
     with pytest.raises(JsonFileError, match=r"ven-state.json: line 1, column 2: not JSON.*\n.*not a VenState file; move it away"):
         Ven(None, ven_id="v", vtn="vtn@localhost/vtn", converter=CONVERTER, resources={},  # type: ignore[arg-type]
             on_event=on_event, state=state)
+
+
+def test_the_ven_forgets_an_event_version_once_the_event_ended_plus_the_retention_window(
+    prosody: Prosody, run: Run, tmp_path: Path
+) -> None:
+    state = tmp_path / "ven.json"
+    now = [START - timedelta(hours=1)]  # the VEN's clock, moved by the test
+
+    async def scenario() -> None:
+        async with site(prosody, state=state, clock=lambda: now[0]) as s:
+            peer = s.ven_endpoint.jid
+
+            async def distribute(event: Event) -> None:
+                assert (await s.vtn.distribute(peer, event)).opt is Opt.IN
+
+            def later(event: Event) -> Event:  # START + 3 h for an hour: kept until START + 5 h
+                return replace(event, start=START + timedelta(hours=3))
+
+            def kept() -> tuple[set[str], set[str]]:
+                return set(s.ven._applied), set(VenState.model_validate_json(state.read_text()).events)
+
+            for number in range(1, 4):  # START + 1 h, kept until START + 2 h
+                await distribute(limit_event(f"evt-{number}"))
+            await distribute(limit_event("evt-open", duration=timedelta(0)))  # no end: kept until cancelled
+            now[0] = START + timedelta(hours=1, minutes=30)
+            await distribute(limit_event("evt-1"))  # within the window: the first answer, not applied again
+            assert [e.event_id for e in s.applied] == ["evt-1", "evt-2", "evt-3", "evt-open"]
+
+            now[0] = START + timedelta(hours=2, seconds=1)
+            await distribute(later(limit_event("evt-4")))
+            assert kept() == ({"evt-open", "evt-4"}, {"evt-open", "evt-4"})
+            await distribute(limit_event("evt-1"))  # forgotten: it reaches the application again
+            assert [e.event_id for e in s.applied][-1] == "evt-1"
+            assert kept()[0] == {"evt-open", "evt-4"}  # and is forgotten at once: its window is over
+
+            await distribute(limit_event("evt-open", modification=1, status=EventStatus.CANCELLED))
+            now[0] += timedelta(minutes=59)
+            await distribute(later(limit_event("evt-5")))
+            assert kept()[0] == {"evt-open", "evt-4", "evt-5"}  # cancelled less than the window ago
+            now[0] += timedelta(minutes=2)
+            await distribute(later(limit_event("evt-6")))
+            assert kept() == ({"evt-4", "evt-5", "evt-6"}, {"evt-4", "evt-5", "evt-6"})
+
+    run(scenario())
+    # a restarted VEN knows until when to keep what it read
+    restarted = Ven(None, ven_id="ven-1", vtn="vtn@localhost/vtn", converter=CONVERTER,  # type: ignore[arg-type]
+                    resources={}, on_event=None, state=state, clock=lambda: now[0])  # type: ignore[arg-type]
+    assert {event_id: known.kept_until for event_id, known in restarted._applied.items()} == {
+        f"evt-{number}": START + timedelta(hours=5) for number in (4, 5, 6)}
+    state.write_text('{"format": "sgam-ven-state/1", "events": {}}', encoding="utf-8")
+    with pytest.raises(JsonFileError, match=r"ven.json: /format: .*sgam-ven-state/2.*\n.*not a VenState file"):
+        Ven(None, ven_id="ven-1", vtn="vtn@localhost/vtn", converter=CONVERTER,  # type: ignore[arg-type]
+            resources={}, on_event=None, state=state)  # type: ignore[arg-type]
