@@ -118,3 +118,20 @@ def test_report_blocks_may_share_a_data_set_but_not_redefine_it() -> None:
     reports[1]["members"] = [{"ref": "DWMX1.TotW.q", "fc": "MX"}]
     with pytest.raises(ModelFileError, match="data set Meas in DER is defined twice"):
         parse_model(json.dumps(data))
+
+
+@pytest.mark.parametrize(
+    ("ref", "fc", "message"),
+    [
+        ("DWMX1.TotW.mag.x", "MX", r"member DWMX1.TotW.mag.x \[MX\] is not in logical device DER"),  # no such attribute
+        ("DWMX1.TotW.mag.f", "ST", r"member DWMX1.TotW.mag.f \[ST\] is not in logical device DER"),  # it is MX
+        ("DWMX1.TotW.", "MX", "should match pattern"),  # an empty name is no reference
+    ],
+)
+def test_report_members_must_name_an_attribute_that_exists_with_their_fc(ref: str, fc: str, message: str) -> None:
+    # Every report of the block reads its members: one that names nothing would fail each report.
+    data = minimal(data_objects=[{"name": "TotW", "cdc": "MV", "sources": ["s"]}])
+    member = {"ref": ref, "fc": fc}
+    data["logical_devices"][0]["reports"] = [{"name": "urcb", "dataset": "Meas", "members": [member]}]  # type: ignore[index]
+    with pytest.raises(ModelFileError, match=message):
+        parse_model(json.dumps(data))

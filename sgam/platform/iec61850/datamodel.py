@@ -88,7 +88,7 @@ class LogicalNodeSpec(Cited):
 
 
 class DataSetMember(_Strict):
-    ref: str = Field(pattern=r"^[A-Za-z0-9_]+\.[A-Za-z0-9_.]+$", description="LN.DO[.DA] in this logical device")
+    ref: str = Field(pattern=r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)+$", description="LN.DO[.DA] in this logical device")
     fc: Fc
 
 
@@ -120,15 +120,18 @@ class LogicalDeviceSpec(_Strict):
         for report in self.reports:  # blocks may share a data set, but not under two definitions
             if datasets.setdefault(report.dataset, report.members) != report.members:
                 raise ValueError(f"data set {report.dataset} in {self.inst} is defined twice with different members")
-        fcs = {
-            f"{ln.name}.{do.name}": {a.fc for a in CDCS[do.cdc].attributes}
-            for ln in self.logical_nodes
-            for do in ln.data_objects
+        attributes = {
+            f"{ln.name}.{do.name}": CDCS[do.cdc].attributes for ln in self.logical_nodes for do in ln.data_objects
         }
         for report in self.reports:
             for member in report.members:
-                do_ref = ".".join(member.ref.split(".")[:2])
-                if member.fc not in fcs.get(do_ref, set()):
+                # each report reads every member: it must name at least one attribute under its FC
+                ln, do, *path = member.ref.split(".")
+                da = ".".join(path)
+                if not any(
+                    a.fc is member.fc and (not da or a.path == da or a.path.startswith(f"{da}."))
+                    for a in attributes.get(f"{ln}.{do}", ())
+                ):
                     raise ValueError(
                         f"report {report.name}: member {member.ref} [{member.fc.value}] is not in logical device "
                         f"{self.inst}"
