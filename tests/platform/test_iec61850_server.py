@@ -340,3 +340,76 @@ def test_a_control_in_execution_refuses_a_second_operate() -> None:
         await rig.ask(acsi.Operate("BATTDER/DVAR1.ModEna", on(False), 3))  # done: free again
 
     run(body, actuator=slow)
+
+
+def test_odd_references_name_nothing() -> None:
+    async def body(rig: Rig) -> None:
+        for ref in ("BATTDER/MMXU1.TotW.mag.f.extra", "BATTDER/MMXU1.TotW.", "BATTDER/MMXU1..TotW", "BATTDER/"):
+            error = await rig.refused(acsi.GetDataValues(ref, Fc.MX))
+            assert error.error is E.INSTANCE_NOT_AVAILABLE, ref
+        error = await rig.refused(acsi.SetDataValues(f"{LIMIT}.", Fc.SP, (DataValue(F, 5.0, "setMag.f"),)))
+        assert error.error is E.INSTANCE_NOT_AVAILABLE
+        assert rig.server.value(f"{LIMIT}.setMag.f") == 100.0
+
+    run(body)
+
+
+def test_a_refused_set_urcb_values_changes_nothing() -> None:
+    data = json.loads((SHIPPED / "der_battery.json").read_text())
+    data["logical_devices"][0]["reports"][0]["triggers"] = ["dchg"]  # no general interrogation on this block
+
+    async def main() -> None:
+        server = AcsiServer(parse_model(json.dumps(data)))
+        rcb = "BATTDER/LLN0.urcbMeas"
+        error = await Rig.refused_by(server, acsi.SetURCBValues(rcb, rpt_ena=True, gi=True, intg_pd=500))
+        assert error.error is E.ACCESS_NOT_ALLOWED_IN_CURRENT_STATE
+        values = await server.handle(EMS, acsi.GetURCBValues(rcb))
+        assert isinstance(values, acsi.GetURCBValuesResponse)
+        assert (values.rpt_ena, values.resv, values.intg_pd) == (False, False, 0)  # neither enabled nor reserved
+        await server.handle(OTHER, acsi.SetURCBValues(rcb, rpt_ena=True))  # so another client may have it
+        await server.close()
+
+    asyncio.run(main())
+
+
+def test_integrity_period_is_an_int32u_of_milliseconds() -> None:
+    async def body(rig: Rig) -> None:
+        error = await rig.refused(acsi.SetURCBValues("BATTDER/LLN0.urcbMeas", intg_pd=2**32))
+        assert error.error is E.PARAMETER_VALUE_INAPPROPRIATE and "IntgPd" in error.text
+        await rig.ask(acsi.SetURCBValues("BATTDER/LLN0.urcbMeas", intg_pd=2**32 - 1))
+
+    run(body)
+
+
+def test_blocks_sharing_a_data_set_list_it_once() -> None:
+    data = json.loads((SHIPPED / "der_battery.json").read_text())
+    reports = data["logical_devices"][0]["reports"]
+    reports.append({**reports[0], "name": "urcbMeas2"})
+
+    async def main() -> None:
+        server = AcsiServer(parse_model(json.dumps(data)))
+        answer = await server.handle(EMS, acsi.GetLogicalNodeDirectory("BATTDER/LLN0", acsi.AcsiClass.DATA_SET))
+        assert isinstance(answer, acsi.GetLogicalNodeDirectoryResponse) and answer.names == ("Meas", "Ctl")
+        await server.close()
+
+    asyncio.run(main())
+
+
+def test_a_test_operate_with_enhanced_security_changes_nothing_but_still_terminates() -> None:
+    async def body(rig: Rig) -> None:
+        await rig.ask(acsi.SelectWithValue(MOD_ENA, on(True), ctl_num=6))
+        assert await rig.ask(acsi.Operate(MOD_ENA, on(True), ctl_num=6, test=True)) == acsi.OperateResponse(MOD_ENA, 6)
+        assert rig.sent == [(EMS, acsi.CommandTermination(MOD_ENA, 6, True, None))]  # the client waits for it
+        assert rig.server.value(f"{MOD_ENA}.stVal") is False
+
+    run(body)
+
+
+def test_the_device_cannot_set_a_quality_clients_could_not_read() -> None:
+    async def body(rig: Rig) -> None:
+        with pytest.raises(ValueError, match="quality must be one of"):
+            rig.server.update("BATTDER/MMXU1.TotW", 1.0, quality="bad")
+        assert rig.server.value("BATTDER/MMXU1.TotW.q") == "good"
+        assert rig.server.value("BATTDER/MMXU1.TotW.mag.f") == -2500.0  # nothing of the update was stored
+
+    run(body)

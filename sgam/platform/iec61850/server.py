@@ -160,19 +160,20 @@ class AcsiServer:
         """
         obj, path = self._split(ref)
         attribute = obj.attributes[path or obj.cdc.primary.path]
+        validity = coerce(BasicType.QUALITY, quality)  # checked before anything is stored: clients must read it
         changed = self._assign(obj, attribute, coerce(attribute.kind, value))
-        if "q" in obj.attributes and obj.attributes["q"].value != quality:
-            obj.attributes["q"].value = quality
+        if "q" in obj.attributes and obj.attributes["q"].value != validity:
+            obj.attributes["q"].value = validity
             changed.add(("q", obj.attributes["q"].fc))
         self._changed(obj, changed)
 
     def _split(self, ref: str) -> tuple[_DataObject, str]:
-        ld_ln, _, rest = ref.partition(".")
-        do, _, path = rest.partition(".")
-        obj = self._objects.get(f"{ld_ln}.{do}")
-        if obj is None:
+        """The data object 'LD/LN.DO' of `ref` and the attribute path after it; KeyError if there is none."""
+        parts = ref.split(".")
+        obj = self._objects.get(".".join(parts[:2]))
+        if obj is None or "" in parts:  # 'LD/LN.DO.' and 'LD/LN.DO..DA' name nothing
             raise KeyError(ref)
-        return obj, path
+        return obj, ".".join(parts[2:])
 
     def _assign(self, obj: _DataObject, attribute: _Attribute, value: Scalar) -> set[tuple[str, Fc]]:
         if attribute.value == value:
@@ -273,7 +274,7 @@ class AcsiServer:
         else:
             rcbs = [r for r in self._reports.values() if r.ref.startswith(f"{ref}.")]
             take = (lambda r: r.spec.name) if acsi_class is acsi.AcsiClass.URCB else (lambda r: r.spec.dataset)
-            names = [take(r) for r in rcbs]
+            names = list(dict.fromkeys(take(r) for r in rcbs))  # blocks may share a data set
         return acsi.GetLogicalNodeDirectoryResponse(ref, acsi_class, tuple(names))
 
     def _resolve(self, ref: str) -> list[tuple[_DataObject, str]]:
@@ -416,20 +417,20 @@ class AcsiServer:
             )
         self._blocked(obj)
         obj.selected_by, obj.selected_with = None, None
-        if request.test:  # a test command is checked, never carried out
-            return
         obj.executing = True  # until the device is done: further operates are refused meanwhile
         if not model.enhanced:
-            cause = await self._actuate(obj, value)
+            cause = await self._actuate(obj, value, request.test)
             if cause is not None:
                 raise AcsiError(E.FAILED_DUE_TO_SERVER_CONSTRAINT, f"{obj.ref}: the device refused", cause)
             return
-        task = asyncio.create_task(self._terminate(client, obj, value, request.ctl_num))
+        task = asyncio.create_task(self._terminate(client, obj, value, request))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _actuate(self, obj: _DataObject, value: Scalar) -> AddCause | None:
+    async def _actuate(self, obj: _DataObject, value: Scalar, test: bool) -> AddCause | None:
         try:
+            if test:  # a test command is checked, never carried out; it ends like any other
+                return None
             return await self.actuator(obj.ref, value)
         except Exception:
             log.exception("actuator failed on %s", obj.ref)
@@ -437,9 +438,9 @@ class AcsiServer:
         finally:
             obj.executing = False
 
-    async def _terminate(self, client: str, obj: _DataObject, value: Scalar, ctl_num: int) -> None:
-        cause = await self._actuate(obj, value)
-        self.outbox(client, acsi.CommandTermination(obj.ref, ctl_num, cause is None, cause))
+    async def _terminate(self, client: str, obj: _DataObject, value: Scalar, request: acsi.Operate) -> None:
+        cause = await self._actuate(obj, value, request.test)
+        self.outbox(client, acsi.CommandTermination(obj.ref, request.ctl_num, cause is None, cause))
 
     def _cancel(self, client: str, obj: _DataObject) -> None:
         if obj.selected_by != client:
@@ -475,11 +476,20 @@ class AcsiServer:
         rcb = self._rcb(request.ref)
         if rcb.owner not in (None, client):
             raise AcsiError(E.INSTANCE_LOCKED_BY_OTHER_CLIENT, f"{rcb.ref} is reserved by another client")
+        # Everything is checked before anything changes: a refused request leaves the block as it was.
         if request.intg_pd is not None:
             if rcb.enabled:
                 raise AcsiError(E.ACCESS_NOT_ALLOWED_IN_CURRENT_STATE, f"disable {rcb.ref} before changing IntgPd")
-            if request.intg_pd < 0:
-                raise AcsiError(E.PARAMETER_VALUE_INAPPROPRIATE, "IntgPd is a duration in ms, not negative")
+            try:
+                coerce(BasicType.INT32U, request.intg_pd)  # IntgPd is an INT32U of ms (IEC 61850-7-2 URCB)
+            except ValueError as error:
+                raise AcsiError(E.PARAMETER_VALUE_INAPPROPRIATE, f"IntgPd: {error}") from None
+        enabled = rcb.enabled if request.rpt_ena is None else request.rpt_ena
+        if request.gi and (not enabled or "gi" not in rcb.spec.triggers):
+            raise AcsiError(
+                E.ACCESS_NOT_ALLOWED_IN_CURRENT_STATE, f"{rcb.ref}: GI needs an enabled block with the gi trigger"
+            )
+        if request.intg_pd is not None:
             rcb.intg_pd = request.intg_pd
         if request.rpt_ena is True and not rcb.enabled:
             rcb.owner, rcb.enabled = client, True
@@ -488,10 +498,6 @@ class AcsiServer:
         elif request.rpt_ena is False:
             self._disable(rcb)
         if request.gi:
-            if not rcb.enabled or "gi" not in rcb.spec.triggers:
-                raise AcsiError(
-                    E.ACCESS_NOT_ALLOWED_IN_CURRENT_STATE, f"{rcb.ref}: GI needs an enabled block with the gi trigger"
-                )
             self._send(rcb, rcb.members, "general-interrogation")
         return self._urcb_values(rcb)
 
