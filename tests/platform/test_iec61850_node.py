@@ -5,6 +5,7 @@ serving."""
 from __future__ import annotations
 
 import asyncio
+import json
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -16,7 +17,7 @@ from sgam.platform.iec61850 import acsi
 from sgam.platform.iec61850.acsi import AcsiError, DataValue
 from sgam.platform.iec61850.acsi import ServiceErrorKind as E
 from sgam.platform.iec61850.cdc import BasicType, Fc
-from sgam.platform.iec61850.datamodel import shipped_model
+from sgam.platform.iec61850.datamodel import SHIPPED, parse_model, shipped_model
 from sgam.platform.iec61850.node import AcsiClient, ServerNode, Unsolicited
 from sgam.platform.iec61850.server import AcsiServer
 from sgam.platform.services import CommonServices, Control, Reason, Report, Reporting, RequestReply, ServiceError
@@ -336,5 +337,31 @@ def test_wrong_or_malformed_messages_between_client_and_server_are_refused_not_c
             assert refused.value.condition == "feature-not-implemented"
             termination = acsi.CommandTermination("LD/DWMX1.ModEna", 1, True)
             assert await liar.request(ems.jid, acsi.encode(termination)) is None
+
+    run(scenario())
+
+
+def test_a_data_set_member_that_names_one_attribute_is_reported(prosody: Prosody, run) -> None:
+    data = json.loads((SHIPPED / "der_battery.json").read_text())
+    [meas] = [r for r in data["logical_devices"][0]["reports"] if r["name"] == "urcbMeas"]
+    meas["members"] = [{"ref": "ZBAT1.Soc.mag.f", "fc": "MX"}]  # the attribute, not its data object
+
+    async def scenario() -> None:
+        async with AsyncExitStack() as stack:
+            der, ems = [
+                await stack.enter_async_context(Endpoint(prosody.account(name), prosody.server))
+                for name in ("der", "ems")
+            ]
+            server = AcsiServer(parse_model(json.dumps(data)))
+            node = ServerNode(der, server, allow=[ems.account.jid])
+            await node.start()
+            stack.push_async_callback(node.close)
+            received: asyncio.Queue[Report] = asyncio.Queue()
+            await AcsiClient(ems, servers=[der.account.jid]).subscribe(der.jid, ["ZBAT1.Soc.mag.f"], received.put)
+            first = await asyncio.wait_for(received.get(), 10)  # the general interrogation
+            assert [(p.name, p.value) for p in first.points] == [("ZBAT1.Soc.mag.f", 55.0)]
+            server.update("BATTDER/ZBAT1.Soc", 56.0)
+            change = await asyncio.wait_for(received.get(), 10)
+            assert [(p.name, p.value) for p in change.points] == [("ZBAT1.Soc.mag.f", 56.0)]
 
     run(scenario())

@@ -335,9 +335,9 @@ class AcsiClient:
             quality = values.get("q")
             stamp = values.get("t")
             for (ref, fc), name in subscription.wanted.items():
-                if fc is not entry.fc or not ref.startswith(f"{entry.ref}."):
+                if fc is not entry.fc or not _within(ref, entry.ref):
                     continue
-                value = values.get(ref[len(entry.ref) + 1 :])
+                value = values.get(ref[len(entry.ref) + 1 :])  # '' when the member is the attribute itself
                 if value is not None:
                     points.append(_point(name, value, quality, stamp))
         if points:
