@@ -261,12 +261,23 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _finite(value: Value, what: str) -> None:
+    """Refuse NaN, infinity and an int beyond what a float holds: no later step can convert them."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:
+        finite = False
+    if not finite:
+        raise ConversionError(Reason.OUT_OF_RANGE, f"{what}: {value!r} is not a finite number")
+
+
 def _in_range(value: Value, low: float | None, high: float | None, what: str) -> None:
     if not _is_number(value):
         return
+    _finite(value, what)
     number = float(value)
-    if not math.isfinite(number):
-        raise ConversionError(Reason.OUT_OF_RANGE, f"{what}: {value!r} is not a finite number")
     if (low is not None and number < low) or (high is not None and number > high):
         bounds = f"{'' if low is None else low}..{'' if high is None else high}"
         raise ConversionError(Reason.OUT_OF_RANGE, f"{what}: {value!r} is outside {bounds}")
@@ -345,6 +356,7 @@ class Converter:
     def _to_common(self, row: _Row, value: object, scale: float, what: str) -> Value:
         if not isinstance(value, bool | int | float | str):
             raise ConversionError(Reason.WRONG_TYPE, f"{what}: {value!r} is not a plain value")
+        _finite(value, what)
         if _is_number(value) and scale != 1.0:
             value = float(value) * scale
         _in_range(value, row.min, row.max, what)
@@ -385,12 +397,14 @@ class Converter:
 
     def _from_common(self, row: _Row, name: str, value: Value, wire_kind: str, scale: float, what: str) -> Value:
         point = self.point(name)
+        _finite(value, name)
         common = _as_kind(value, point.kind, name)
         _in_range(common, point.min, point.max, name)
         wire = _convert(row.conversion, common, f"{name} as {what}", inverse=True)
         _in_range(wire, row.min, row.max, f"{name} as {what}")
         if _is_number(wire) and scale != 1.0:
             wire = float(wire) / scale
+            _finite(wire, f"{name} as {what}")  # a small SI unit can take it past what a float holds
         return _as_kind(wire, wire_kind, f"{name} as {what}")
 
     def to_signal(self, name: str, value: Value, signal_name: str | None = None) -> SignalValue:

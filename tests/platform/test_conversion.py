@@ -196,3 +196,25 @@ def test_common_names_reach_an_iec61850_client_as_references_of_each_peers_logic
         ("select", "PVDER/DWMX1.ModEna", True),
         ("cancel", "PVDER/DWMX1.ModEna", None),
     ]
+
+
+def test_a_number_too_large_for_any_unit_is_refused_not_a_crash(converter: Converter, tmp_path: Path) -> None:
+    huge = 10**400  # a Python int no float can hold
+    cases = [
+        lambda: converter.from_signal("SIMPLE", "level", huge),
+        lambda: converter.from_report("TELEMETRY_USAGE", "powerReal", huge),
+        lambda: converter.from_iec61850("MMTR1.TotWh.actVal", huge),
+        lambda: converter.to_iec61850("der.active_power_limit", huge),
+        lambda: converter.to_report("der.active_power", huge),
+    ]
+    for case in cases:
+        with pytest.raises(ConversionError, match="not a finite number") as err:
+            case()
+        assert err.value.reason is Reason.OUT_OF_RANGE
+    # Scaling into a small SI unit can leave the range of numbers too: refused, not sent as inf.
+    data = json.loads(DEFAULT_TABLE.read_text())
+    picowatts = dict(data["openadr_reports"][0], si_scale_code="p")
+    scaled = Converter(load_table(_broken_table(tmp_path, {"openadr_reports": [picowatts]})))
+    assert scaled.to_report("der.active_power", 1.0)[1] == pytest.approx(1e12)
+    with pytest.raises(ConversionError, match="not a finite number"):
+        scaled.to_report("der.active_power", 1e300)
