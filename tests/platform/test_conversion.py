@@ -9,6 +9,8 @@ import pytest
 
 from sgam.platform.conversion import DEFAULT_TABLE, ConversionError, Converter, Iec61850Names, TableError, load_table
 from sgam.platform.datapoints import DataPoint, DataStore, Quality, Value
+from sgam.platform.iec61850.cdc import CDCS, BasicType, CtlModel
+from sgam.platform.iec61850.datamodel import shipped_model
 from sgam.platform.services import Reason, ServiceError
 
 
@@ -218,3 +220,33 @@ def test_a_number_too_large_for_any_unit_is_refused_not_a_crash(converter: Conve
     assert scaled.to_report("der.active_power", 1.0)[1] == pytest.approx(1e12)
     with pytest.raises(ConversionError, match="not a finite number"):
         scaled.to_report("der.active_power", 1e300)
+
+
+KINDS = {"bool": {BasicType.BOOLEAN}, "float": {BasicType.FLOAT32}, "str": {BasicType.VISSTRING}, "int": {
+    BasicType.INT32, BasicType.INT32U, BasicType.INT64, BasicType.ENUM}}
+
+
+@pytest.mark.parametrize(("model", "absent"), [("der_battery", set()), ("der_pv", {"ZBAT1.Soc.mag.f"})])
+def test_every_reference_of_the_shipped_table_exists_in_the_shipped_models(
+    converter: Converter, model: str, absent: set[str]
+) -> None:
+    # The EMS uses one table for all its DERs: what a DER hosts must read and write as the table says.
+    objects = {
+        f"{ln.name}.{do.name}": do for ld in shipped_model(model).logical_devices for ln in ld.logical_nodes
+        for do in ln.data_objects
+    }
+    missing = set()
+    for row in converter.table.iec61850:
+        ln, do, *path = row.readable.split(".")
+        spec = objects.get(f"{ln}.{do}")
+        if spec is None:
+            missing.add(row.readable)
+            continue
+        assert spec.cdc == row.cdc, row.reference
+        [attribute] = [a for a in CDCS[spec.cdc].attributes if a.path == ".".join(path)]
+        assert attribute.kind in KINDS[row.wire_kind], row.reference
+        if row.control_model is None:
+            assert attribute.fc.value == row.fc, row.reference
+        else:  # a control: the device's own ctlModel decides how it is operated
+            assert spec.ctl_model is not CtlModel.STATUS_ONLY, row.reference
+    assert missing == absent  # a PV inverter has no battery
