@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -130,19 +130,6 @@ class EventReply:
     reason: str = ""
 
 
-# --- control/abort --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Command:
-    """A control request as a server sees it."""
-
-    name: str
-    value: Value | None  # None for a plain select or a cancel
-    sender: str  # bare JID
-    time: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-
 # --- the client-side services that bindings implement ---------------------------------------------
 
 
@@ -199,9 +186,6 @@ class Control(Protocol):
 
 EventHandler = Callable[[Event], Awaitable[EventReply]]
 """Receives an event; its reply (opt in or out) goes back to the sender. Raise ServiceError to refuse."""
-
-ControlHandler = Callable[[Command], Awaitable[None]]
-"""Checks and applies a select/operate/cancel; raise ServiceError to refuse it."""
 
 
 # --- the facade applications hold -----------------------------------------------------------------
