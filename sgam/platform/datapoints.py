@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import enum
 import logging
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -57,8 +58,14 @@ class PointSpec:
 
     def check(self, value: object) -> Value:
         """Return ``value`` as this point's type, or raise if it is not one (a bool is never a number here)."""
-        if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
+        if self.kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+            try:
+                number = float(value)
+            except OverflowError:  # an int beyond what a float holds
+                number = math.inf
+            if not math.isfinite(number):
+                raise DataAccessError(f"data point {self.name!r} holds finite numbers, not {value!r}")
+            return number
         if isinstance(value, self.kind) and (self.kind is bool or not isinstance(value, bool)):
             return value  # type: ignore[return-value]  # narrowed by the isinstance check above
         raise DataAccessError(

@@ -83,3 +83,13 @@ def test_a_snapshot_refuses_names_without_a_value(store: DataStore) -> None:
     assert list(store.snapshot(["der.pv1.active_power"])) == ["der.pv1.active_power"]
     with pytest.raises(DataAccessError, match="has no value yet"):
         store.snapshot(["der.pv1.active_power_limit"])
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), -float("inf"), 10**400], ids=["nan", "inf", "-inf", "10**400"])
+def test_a_number_must_be_finite(store: DataStore, number: float) -> None:
+    # No protocol can carry it, and NaN never equals itself: every write would notify as a change.
+    heard: list[DataPoint] = []
+    store.subscribe(heard.append)
+    with pytest.raises(DataAccessError, match="holds finite numbers"):
+        store.set("der.pv1.active_power", number)
+    assert store.get("der.pv1.active_power") is None and heard == []
