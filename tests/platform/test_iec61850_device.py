@@ -1,11 +1,17 @@
 """The simulated DER: its measured active power follows the DWMX limit that clients set and enable."""
 
 import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 
 from sgam.platform.iec61850 import acsi
 from sgam.platform.iec61850.acsi import DataValue
 from sgam.platform.iec61850.cdc import BasicType, Fc
-from sgam.platform.iec61850.datamodel import shipped_model
+from sgam.platform.iec61850.datamodel import parse_model, shipped_model
 from sgam.platform.iec61850.device import SimulatedDer
 from sgam.platform.iec61850.server import AcsiServer
 
@@ -39,3 +45,26 @@ def test_active_power_follows_the_enabled_limit() -> None:
         await server.close()
 
     asyncio.run(main())
+
+
+METER = """{"ied": "M", "sources": [{"id": "s", "title": "t"}], "logical_devices": [{"inst": "ETER", "logical_nodes": [
+    {"ln_class": "LLN0", "sources": ["s"]},
+    {"ln_class": "MMXU", "inst": "1", "sources": ["s"], "data_objects": [{"name": "TotW", "cdc": "MV", "sources": ["s"]}]}
+]}]}"""
+
+
+def test_a_model_without_the_limit_function_cannot_be_simulated() -> None:
+    server = AcsiServer(parse_model(METER))
+    with pytest.raises(ValueError, match=r"needs DWMX1.ModEna \(SPC\), DWMX1.WMaxSptPct \(ASG\) in METER"):
+        SimulatedDer(server, rated_w=5000.0, available_w=0.0)
+
+
+def test_serve_refuses_to_simulate_such_a_model_with_status_2(tmp_path: Path) -> None:
+    model = tmp_path / "meter.json"
+    model.write_text(METER)
+    args = ["serve", str(model), "--jid", "m@localhost/m", "--host", "127.0.0.1", "--ca-file", str(model),
+            "--allow", "ems@localhost", "--rated-w", "5000"]  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "sgam.platform.iec61850", *args], capture_output=True, text=True,
+                          env={**os.environ, "SGAM_XMPP_PASSWORD": "x"}, timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 2
+    assert "needs DWMX1.ModEna (SPC)" in done.stderr and "Traceback" not in done.stderr

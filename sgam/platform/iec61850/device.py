@@ -12,11 +12,17 @@ from __future__ import annotations
 from sgam.platform.iec61850.cdc import Scalar
 from sgam.platform.iec61850.server import AcsiServer
 
+NEEDS = {"DWMX1.ModEna": "SPC", "DWMX1.WMaxSptPct": "ASG", "MMXU1.TotW": "MV"}  # data object -> its CDC
+
 
 class SimulatedDer:
     def __init__(self, server: AcsiServer, rated_w: float, available_w: float) -> None:
         device = server.model.logical_devices[0]
         self.ld = f"{server.model.ied}{device.inst}"
+        hosted = {f"{ln.name}.{do.name}": do.cdc for ln in device.logical_nodes for do in ln.data_objects}
+        missing = [f"{ref} ({cdc})" for ref, cdc in NEEDS.items() if hosted.get(ref) != cdc]
+        if missing:
+            raise ValueError(f"simulating a DER needs {', '.join(missing)} in {self.ld}, which the model lacks")
         self.server = server
         self.rated_w = rated_w
         self.available_w = available_w
