@@ -118,3 +118,19 @@ def test_an_oversized_list_is_refused() -> None:
     values = "".join('<value name="x" type="INT32">1</value>' for _ in range(acsi.MAX_ITEMS + 1))
     with pytest.raises(AcsiDecodeError, match="more than"):
         decode(request(f'<SetDataValues xmlns="NS" ref="x" fc="SP">{values}</SetDataValues>'))
+
+
+@pytest.mark.parametrize(("kind", "text"), [("INT32", "1_000"), ("INT32", " 5"), ("INT32", "١٢"), ("FLOAT32", "1_0.5"),
+                                            ("FLOAT32", "４２"), ("FLOAT32", "5 "), ("INT32", "0x10")])  # fmt: skip
+def test_numbers_are_plain_decimals_nothing_python_also_reads(kind: str, text: str) -> None:
+    # int() and float() take digit separators, padding and other scripts' digits: no peer means those.
+    xml = f'<SetDataValues xmlns="NS" ref="x" fc="SP"><value type="{kind}">{text}</value></SetDataValues>'
+    with pytest.raises(AcsiDecodeError, match="expected a(n integer| finite decimal number)"):
+        decode(request(xml))
+
+
+def test_decimal_numbers_in_every_form_a_float_is_written_in_are_read() -> None:
+    for text, number in [("-1", -1.0), ("+2.5", 2.5), ("1e-05", 1e-05), ("1E+20", 1e20), (".5", 0.5), ("3.", 3.0)]:
+        xml = f'<SetDataValues xmlns="NS" ref="x" fc="SP"><value type="FLOAT32">{text}</value></SetDataValues>'
+        message = decode(request(xml))
+        assert isinstance(message, acsi.SetDataValues) and message.values[0].value == number

@@ -12,6 +12,8 @@ Oper/SBO/Cancel structures are left out: control services address the data objec
 from __future__ import annotations
 
 import math
+import re
+import sys
 from dataclasses import dataclass
 from enum import Enum
 
@@ -117,6 +119,11 @@ def coerce(kind: BasicType, value: object) -> Scalar:
     return value
 
 
+# Plain ASCII decimals: int() and float() would also take '1_000', padding and other scripts' digits.
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
 def parse_text(kind: BasicType, text: str) -> Scalar:
     """The value of `kind` written as `text` on the wire; ValueError if it is not one."""
     if kind is BasicType.BOOLEAN:
@@ -124,16 +131,16 @@ def parse_text(kind: BasicType, text: str) -> Scalar:
             raise BadValue(f"expected true or false, got {text!r}")
         return text == "true"
     if kind is BasicType.FLOAT32:
-        try:
-            number = float(text)
-        except ValueError:
-            raise BadValue(f"expected a number, got {text!r}") from None
-        return coerce(kind, number)
+        if not _DECIMAL.fullmatch(text):
+            raise BadValue(f"expected a finite decimal number, got {text!r}")
+        return coerce(kind, float(text))
     if kind in INTEGER_RANGES:
+        if not _INTEGER.fullmatch(text):
+            raise BadValue(f"expected an integer, got {text!r}")
         try:
             number = int(text)
-        except ValueError:
-            raise BadValue(f"expected an integer, got {text!r}") from None
+        except ValueError:  # more digits than Python converts
+            raise BadValue(f"expected an integer of at most {sys.get_int_max_str_digits()} digits") from None
         return coerce(kind, number)
     return coerce(kind, text)
 
