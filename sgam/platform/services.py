@@ -63,7 +63,7 @@ class ServiceError(Exception):
 class Report:
     """Data points a peer sends on its own initiative (an IEC 61850 report, an oadrUpdateReport)."""
 
-    source: str  # bare JID of the sender
+    source: str  # the sending peer: an IEC 61850 server by the full JID it was subscribed at, an OpenADR party by bare JID
     points: tuple[DataPoint, ...]
     report_id: str = ""
     sequence: int = 0
