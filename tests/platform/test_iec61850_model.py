@@ -73,6 +73,8 @@ def test_unknown_cdc_is_located_by_json_path() -> None:
         ({"cdc": "SPS", "value": 1.5}, "expected a boolean"),
         ({"cdc": "MV", "min": 0}, "ranged CDCs only"),
         ({"cdc": "ASG", "colour": "red"}, "Extra inputs are not permitted"),
+        ({"cdc": "ASG", "value": 150.0, "min": 0, "max": 100}, "initial value 150.0 is outside 0.0..100.0"),
+        ({"cdc": "ING", "value": -1, "min": 0}, "initial value -1 is outside 0.0.."),
     ],
 )
 def test_inconsistent_data_objects_are_refused(data_object: dict[str, object], message: str) -> None:

@@ -68,6 +68,14 @@ class DataObjectSpec(Cited):
             raise ValueError(f"min/max apply to ranged CDCs only, {self.cdc} is not")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min {self.min} is above max {self.max}")
+        value = self.value  # within the range, or a client could not even write it back
+        if (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and ((self.min is not None and value < self.min) or (self.max is not None and value > self.max))
+        ):
+            low, high = ("" if bound is None else bound for bound in (self.min, self.max))
+            raise ValueError(f"initial value {value} is outside {low}..{high}")
         return self
 
 
