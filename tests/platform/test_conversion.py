@@ -242,7 +242,7 @@ def test_every_reference_of_the_shipped_table_exists_in_the_shipped_models(
         if spec is None:
             missing.add(row.readable)
             continue
-        assert spec.cdc == row.cdc, row.reference
+        assert (spec.cdc, spec.unit) == (row.cdc, row.unit), row.reference
         [attribute] = [a for a in CDCS[spec.cdc].attributes if a.path == ".".join(path)]
         assert attribute.kind in KINDS[row.wire_kind], row.reference
         if row.control_model is None:
