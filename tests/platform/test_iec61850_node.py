@@ -365,3 +365,31 @@ def test_a_data_set_member_that_names_one_attribute_is_reported(prosody: Prosody
             assert [(p.name, p.value) for p in change.points] == [("ZBAT1.Soc.mag.f", 56.0)]
 
     run(scenario())
+
+
+def test_a_client_back_at_another_address_gets_what_waited_for_its_old_one(prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        async with AsyncExitStack() as stack:
+            der = await stack.enter_async_context(Endpoint(prosody.account("der"), prosody.server))
+            account = prosody.account("ems")
+            server = AcsiServer(shipped_model("der_battery"))
+            node = ServerNode(der, server, allow=[account.jid], delivery_timeout=3)
+            await node.start()
+            stack.push_async_callback(node.close)
+
+            async def ignore(report: Report) -> None:
+                return None
+
+            before = await stack.enter_async_context(Endpoint(account, prosody.server, resource="before"))
+            await AcsiClient(before, servers=[der.account.jid]).subscribe(der.jid, ["ZBAT1.Soc.mag.f"], ignore)
+            await before.stop()  # the EMS restarts, and comes back with another resource
+            server.update("BATTDER/ZBAT1.Soc", 60.0)  # this report now waits for the old address
+            after = await stack.enter_async_context(Endpoint(account, prosody.server, resource="after"))
+            received: asyncio.Queue[Report] = asyncio.Queue()
+            await AcsiClient(after, servers=[der.account.jid]).subscribe(der.jid, ["ZBAT1.Soc.mag.f"], received.put)
+            values = [p.value for _ in range(2) for p in (await asyncio.wait_for(received.get(), 10)).points]
+            assert values == [60.0, 60.0]  # the waiting report, then the general interrogation it asked for
+            server.update("BATTDER/ZBAT1.Soc", 61.0)  # and the block stayed its own
+            assert [p.value for p in (await asyncio.wait_for(received.get(), 10)).points] == [61.0]
+
+    run(scenario())

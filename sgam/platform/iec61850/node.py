@@ -6,8 +6,9 @@ and sends reports and command terminations to their owner's full JID, in order: 
 sets, which the Endpoint retries until acknowledged (so they survive a restart of the XMPP server),
 or as best-effort `<message>` stanzas (`unsolicited="message"`). Each client has its own queue; a
 client that stays unreachable for `delivery_timeout` loses its report control blocks and selections,
-as when an association ends. A malformed payload
-is answered with `bad-request` and an ACSI ServiceError; the node goes on serving.
+as when an association ends -- unless it has called meanwhile from another full JID (it restarted
+with another resource), where what waited for it then goes. A malformed payload is answered with
+`bad-request` and an ACSI ServiceError; the node goes on serving.
 
 `AcsiClient` calls ACSI services on servers. Besides `call` (any ACSI request), it implements the
 common services `RequestReply`, `Reporting` and `Control` of `sgam.platform.services`, with names
@@ -118,23 +119,31 @@ class ServerNode:
     async def _send_unsolicited(self, client: str, queue: asyncio.Queue[acsi.Unsolicited]) -> None:
         while True:
             message = await queue.get()
-            payload = acsi.encode(message)
-            address = self._addresses.get(client, client)  # an IQ needs the full JID
-            try:
-                if self.unsolicited == "iq":
-                    await self.endpoint.request(address, payload, self.delivery_timeout)
-                else:
-                    await self.endpoint.send(address, payload)
-            except (RequestFailed, RequestTimeout, TransportError) as error:
-                log.warning("could not deliver %s to %s: %s", type(message).__name__, address, error)
-                if self.unsolicited == "iq":
-                    # Unreachable for delivery_timeout: like a lost association (IEC 61850-7-2), the client
-                    # loses its report control blocks and selections, and what waits for it is dropped.
-                    self.server.release(client)
-                    while not queue.empty():
-                        queue.get_nowait()
-            except Exception:  # whatever happens to one delivery, the next ones still go out
-                log.exception("delivering %s to %s failed", type(message).__name__, address)
+            while not await self._send_one(client, message):  # the client came back at another address
+                log.info("%s is back at %s: delivering there", client, self._addresses[client])
+
+    async def _send_one(self, client: str, message: acsi.Unsolicited) -> bool:
+        """Send one message to the client's last address; False when it called from another one meanwhile."""
+        address = self._addresses.get(client, client)  # an IQ needs the full JID
+        try:
+            if self.unsolicited == "iq":
+                await self.endpoint.request(address, acsi.encode(message), self.delivery_timeout)
+            else:
+                await self.endpoint.send(address, acsi.encode(message))
+        except (RequestFailed, RequestTimeout, TransportError) as error:
+            if self.unsolicited == "iq" and self._addresses.get(client, client) != address:
+                return False
+            log.warning("could not deliver %s to %s: %s", type(message).__name__, address, error)
+            if self.unsolicited == "iq":
+                # Unreachable for delivery_timeout: like a lost association (IEC 61850-7-2), the client
+                # loses its report control blocks and selections, and what waits for it is dropped.
+                self.server.release(client)
+                queue = self._queues[client]
+                while not queue.empty():
+                    queue.get_nowait()
+        except Exception:  # whatever happens to one delivery, the next ones still go out
+            log.exception("delivering %s to %s failed", type(message).__name__, address)
+        return True
 
 
 # --- the client ---------------------------------------------------------------------------------
