@@ -377,11 +377,10 @@ def test_a_client_back_at_another_address_gets_what_waited_for_its_old_one(proso
             await node.start()
             stack.push_async_callback(node.close)
 
-            async def ignore(report: Report) -> None:
-                return None
-
             before = await stack.enter_async_context(Endpoint(account, prosody.server, resource="before"))
-            await AcsiClient(before, servers=[der.account.jid]).subscribe(der.jid, ["ZBAT1.Soc.mag.f"], ignore)
+            first: asyncio.Queue[Report] = asyncio.Queue()
+            await AcsiClient(before, servers=[der.account.jid]).subscribe(der.jid, ["ZBAT1.Soc.mag.f"], first.put)
+            await asyncio.wait_for(first.get(), 10)  # its general interrogation arrived
             await before.stop()  # the EMS restarts, and comes back with another resource
             server.update("BATTDER/ZBAT1.Soc", 60.0)  # this report now waits for the old address
             after = await stack.enter_async_context(Endpoint(account, prosody.server, resource="after"))
