@@ -133,6 +133,13 @@ def test_generated_code_passes_ruff_and_imports(generated: Path) -> None:
     assert imported.stdout.strip() == "['ven', 'client']"
 
 
+def test_generated_code_type_checks_strictly_against_the_runtime(generated: Path, tmp_path: Path) -> None:
+    # The user extends the hooks: mypy must see the runtime's types (py.typed) and find the stubs clean.
+    checked = subprocess.run([sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache"),
+                              "adapters"], cwd=generated, capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout
+
+
 def test_regeneration_is_byte_identical_and_keeps_a_changed_hook(plan: Plan, tmp_path: Path) -> None:
     first = write(plan, tmp_path / "a").folder
     second = write(plan, tmp_path / "b").folder
