@@ -15,12 +15,17 @@
 
 from __future__ import annotations
 
-import json
+import re
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from codegen.plan import Plan
+from sgam.diagnostics import BadInput, Diagnostic
+from sgam.enums import Severity
+from sgam.files import write_atomic
 from sgam.platform.iec61850.datamodel import SHIPPED, shipped_model
 
 SECRETS = Path("secrets") / "accounts.json"
@@ -84,12 +89,46 @@ def accounts(plan: Plan, existing: dict[str, str]) -> dict[str, str]:
     return {a.jid: existing.get(a.jid) or secrets.token_urlsafe(24) for a in plan.actors.values()}
 
 
+class Accounts(BaseModel):
+    """The secrets file: one generated password per bare JID."""
+
+    model_config = ConfigDict(extra="forbid")
+    accounts: dict[str, str]
+
+
 def read_accounts(folder: Path) -> dict[str, str]:
+    """The passwords of an earlier generation (none when there was none); a damaged file is bad input."""
     path = folder / SECRETS
     if not path.is_file():
         return {}
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {str(k): str(v) for k, v in data.get("accounts", {}).items()}
+    return read_json(path, Accounts, "remove it to generate new passwords (then provision the servers again)").accounts
+
+
+def write_accounts(folder: Path, passwords: dict[str, str]) -> None:
+    write_atomic(folder / SECRETS, Accounts(accounts=passwords).model_dump_json(indent=2) + "\n", mode=0o600)
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def read_json(path: Path, model: type[Model], hint: str) -> Model:
+    """A file sgam wrote earlier, read back as `model`; unreadable or changed beyond use is a located BadInput."""
+    def bad(message: str, line: int | None = None, column: int | None = None) -> BadInput:
+        return BadInput(Diagnostic(Severity.error, "codegen-damaged", message, str(path), line, column, hint))
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise bad(f"cannot read it: {error}") from error
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as error:
+        first = error.errors()[0]
+        if first["type"] == "json_invalid":
+            at = re.search(r"line (\d+) column (\d+)", first["msg"])
+            raise bad(f"not JSON ({first['msg']})", *(map(int, at.groups()) if at else ())) from error
+        where = ".".join(str(part) for part in first["loc"]) or "the top level"
+        raise bad(f"not what sgam codegen writes: at {where}: {first['msg']}") from error
 
 
 PROSODY = """\

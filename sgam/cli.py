@@ -589,11 +589,26 @@ def _plans(workspace: Workspace, quiet: bool, usecase: str | None = None) -> lis
 
 
 def _write_platform(plan: Any, output: Path) -> Any:
+    """Write one plan's platform and say what was kept or removed; None after showing why it could not be written."""
     from codegen.output import write
 
-    written = write(plan, output)
+    try:
+        written = write(plan, output)
+    except BadInput as exc:
+        click.echo(exc.diagnostic.format(), err=True)
+        return None
+    except OSError as exc:
+        click.echo(f"{exc.filename or output}: error[unwritable]: cannot write the platform: {exc.strerror}\n"
+                   "    hint: give an output folder you may write to (-o DIR)", err=True)
+        return None
     for hook in written.kept_hooks:
         click.echo(f"{written.folder / hook}: kept (you changed it; the generated version is not written)", err=True)
+    for path in written.removed:
+        click.echo(f"{written.folder / path}: removed (an earlier generation wrote it; this one no longer does)",
+                   err=True)
+    for path in written.left:
+        click.echo(f"{written.folder / path}: left in place but no longer used (changed since an earlier generation "
+                   "wrote it; this one no longer does)", err=True)
     return written
 
 
@@ -615,8 +630,11 @@ def codegen(paths: tuple[Path, ...], output: Path, catalog_dirs: tuple[Path, ...
     done = []
     for plan in plans:
         written = _write_platform(plan, output)
+        if written is None:
+            return BAD_INPUT
         done.append({"usecase": plan.usecase, "folder": str(written.folder), "files": written.files,
-                     "kept_hooks": written.kept_hooks, "actors": sorted(plan.actors)})
+                     "kept_hooks": written.kept_hooks, "removed": written.removed, "left": written.left,
+                     "actors": sorted(plan.actors)})
     if as_json:
         click.echo(json.dumps(done, indent=2))
     elif not quiet:
@@ -676,7 +694,10 @@ def run_(usecase: str, scenarios: tuple[str, ...], output: Path, timeout: float,
         click.echo(f"error: no scenario {unknown[0]!r} in {plan.usecase}; {did_you_mean(unknown[0], plan.scenarios)}"
                    f"known: {', '.join(plan.scenarios)}", err=True)
         return BAD_INPUT
-    folder = _write_platform(plan, output).folder
+    written = _write_platform(plan, output)
+    if written is None:
+        return BAD_INPUT
+    folder = written.folder
     chosen_scenarios = list(scenarios or plan.scenarios)
     with _step_progress(quiet or as_json, sum(len(plan.scenarios[s]) for s in chosen_scenarios)) as advance:
         runs = asyncio.run(run_scenarios(plan, folder, chosen_scenarios, timeout, federated, advance))

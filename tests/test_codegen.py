@@ -254,3 +254,64 @@ def test_what_a_generated_adapter_runs_on_leaves_the_modelling_side_out() -> Non
              " and not m.startswith('sgam.platform')))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "['codegen', 'codegen.adapter', 'sgam', 'sgam.files']"
+
+
+def _snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_damaged_manifest_or_secrets_file_is_located_bad_input_and_nothing_is_written(sgam, tmp_path: Path) -> None:
+    assert sgam("codegen", SEED, REPO / "usecases" / "library.yaml", "-o", tmp_path, "-q").status == 0
+    folder = tmp_path / "ems-demand-response"
+    (folder / "adapters" / "vtn.py").unlink()  # what a run that went on writing would put back
+    before = _snapshot(folder)
+    manifest, accounts = folder / "manifest.json", folder / "secrets" / "accounts.json"
+    written = "not what sgam codegen writes: at"
+    for damaged, text, expected in [
+        (manifest, "{\n  oops", f"{manifest}:2:3: error[codegen-damaged]: not JSON"),
+        (manifest, '{"hooks": ["adapters/hooks_ems.py"]}', f"{manifest}: error[codegen-damaged]: {written} hooks"),
+        (accounts, '{"accounts": {"ems@customer.example": 7}}',
+         f"{accounts}: error[codegen-damaged]: {written} accounts.ems@customer.example"),
+    ]:
+        original = damaged.read_bytes()
+        damaged.write_text(text)
+        result = sgam("codegen", SEED, REPO / "usecases" / "library.yaml", "-o", tmp_path, "-q")
+        assert result.status == 2, result.err
+        assert result.err.startswith(expected), result.err
+        assert "hint: remove it" in result.err
+        assert _snapshot(folder) == {**before, str(damaged.relative_to(folder)): text.encode()}
+        damaged.write_bytes(original)
+
+
+def test_an_output_folder_that_cannot_be_written_is_bad_input(sgam, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    for command in ("codegen", "run"):
+        result = sgam(command, SEED, "-o", blocker / "platform", "-q")
+        assert result.status == 2, result.err
+        assert "error[unwritable]: cannot write the platform" in result.err and "hint: give an output folder" in result.err
+
+
+def test_regeneration_removes_the_files_of_an_actor_that_left_the_platform(sgam, tmp_path: Path) -> None:
+    shutil.copy(REPO / "usecases" / "library.yaml", tmp_path)
+    variant = tmp_path / "ems-demand-response.yaml"
+    variant.write_text(SEED.read_text())
+    assert sgam("codegen", tmp_path, "-o", tmp_path / "out", "-q").status == 0
+    folder = tmp_path / "out" / "ems-demand-response"
+    hooks = folder / "adapters" / "hooks_pv_der.py"
+    hooks.write_text(hooks.read_text() + "# my PV logic\n")
+    # The PV inverter's link no longer names XMPP: it leaves the platform.
+    text = SEED.read_text()
+    link = text.index("    - id: link-ems-pv")
+    variant.write_text(text[:link] + text[link:].replace(" XMPP, SASL", " SASL", 1))
+    result = sgam("codegen", tmp_path, "-o", tmp_path / "out", "--json")
+    assert result.status == 0, result.err
+    [done] = json.loads(result.out)
+    assert done["actors"] == ["battery-der", "ems", "vtn"]
+    assert done["removed"] == ["adapters/pv_der.py"]
+    assert done["left"] == ["adapters/hooks_pv_der.py"]
+    assert not (folder / "adapters" / "pv_der.py").exists()
+    assert hooks.read_text().endswith("# my PV logic\n")
+    assert f"{hooks}: left in place but no longer used" in result.err
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert not [p for p in [*manifest["files"], *manifest["hooks"]] if "pv_der" in p]
