@@ -5,7 +5,8 @@ and nothing else. The rules it applies:
 
 * **On the platform.** An actor is on the platform when a component hosts it and one of that
   component's links names XMPP (IETF RFC 6120 in the catalog) and a binding: IEC 62746-10-1
-  (OpenADR 2.0b) or IEC 61850-8-2. Its JID is ``<actor id>@<organisation>``.
+  (OpenADR 2.0b) or IEC 61850-8-2. Its JID is ``<actor id>@<organisation>``, in lower case as
+  XMPP servers spell it; the organisation must be a DNS name.
 * **Roles.** On an OpenADR link the VTN is the end that produces a step carrying
   oadrDistributeEvent, or else the end that receives oadrCreatePartyRegistration /
   oadrQueryRegistration; the other end is the VEN. On an IEC 61850-8-2 link the server is the
@@ -26,7 +27,9 @@ and nothing else. The rules it applies:
   are listed with the reason, never counted as passed.
 * **Errors** (codegen and run stop, exit 2): a step between two hosted actors that no link joins;
   information on an IEC 61850 step with no IEC 61850 representation (no row, no ACSI service);
-  information on an OpenADR step that names no OpenADR payload; a link whose roles cannot be told.
+  information on an OpenADR step that names no OpenADR payload; a link whose roles cannot be told;
+  an actor with both roles of one binding (the runtime serves one per endpoint); an organisation
+  that is no DNS name.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from sgam.workspace import Workspace
 
 ERROR, WARNING = Severity.error, Severity.warning
 RESOURCE = "sgam"  # the XMPP resource every adapter binds
+DOMAIN = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")  # RFC 1123 labels
 CONTROL_SERVICES = {Service.CHANGE, Service.EXECUTE, Service.CANCEL}
 
 
@@ -59,7 +63,7 @@ class Actor:
 
     @property
     def jid(self) -> str:
-        return f"{self.id}@{self.domain}"
+        return f"{self.id.lower()}@{self.domain}"  # as the server spells it: localparts are case-folded too
 
     @property
     def full_jid(self) -> str:
@@ -189,18 +193,21 @@ class _Builder:
             return plan, self.problems
         self.rows = {info.id: self._rows(index, info) for index, info in enumerate(uc.information)}
         roles = self._roles(bound)
+        actor_roles: dict[str, dict[str, str]] = {}  # actor -> role -> the first link that gives it
         for (link, _), (binding, serving, calling) in roles.items():
-            plan.connections.append(Connection(link, binding, serving, calling))
-        actor_roles: dict[str, list[str]] = {}
-        for c in plan.connections:
-            first, second = bindings.ROLES[c.binding]
-            actor_roles.setdefault(c.serving, []).append(first)
-            actor_roles.setdefault(c.calling, []).append(second)
+            if self._one_role_per_binding(Connection(link, binding, serving, calling), actor_roles):
+                plan.connections.append(Connection(link, binding, serving, calling))
         for actor_id, its_roles in sorted(actor_roles.items()):
             element = self.scope.get(actor_id)
             assert element is not None
             actor = element.model
-            plan.actors[actor_id] = Actor(actor_id, actor.name, actor.organisation, tuple(dict.fromkeys(its_roles)))
+            domain = actor.organisation.lower()  # XMPP domains are case-insensitive; servers and peers say them so
+            if not DOMAIN.fullmatch(domain):
+                self.problems.append(element.document.diagnostic(
+                    ERROR, "codegen-domain", f"organisation {actor.organisation!r} of actor {actor_id!r} is no DNS "
+                    "name, so it cannot be the actor's XMPP domain", (*element.path, "organisation"),
+                    "name the organisation by a domain such as 'customer.example' (letters, digits, '-' and dots)"))
+            plan.actors[actor_id] = Actor(actor_id, actor.name, domain, tuple(its_roles))
         for index, scenario in enumerate(uc.scenarios):
             plan.scenarios[scenario.id] = [
                 self._play(plan, scenario.id, ("scenarios", index, "steps", number), step)
@@ -252,6 +259,27 @@ class _Builder:
             [server] = serving
             roles[(link, pair)] = (bound[link], server, next(a for a in pair if a != server))
         return roles
+
+    def _one_role_per_binding(self, connection: Connection, actor_roles: dict[str, dict[str, str]]) -> bool:
+        """Give the connection's ends their roles, unless one already has the other role of the binding.
+
+        The runtime serves one role of a binding on an actor's endpoint (both would claim the
+        binding's namespace), so a VTN that is also a VEN, or an IEC 61850 server that is also a
+        client, cannot be generated.
+        """
+        first, second = bindings.ROLES[connection.binding]
+        ends = {connection.serving: (first, second), connection.calling: (second, first)}
+        for actor, (role, other) in ends.items():
+            if other in actor_roles.get(actor, {}):
+                index = next(i for i, link in enumerate(self.model.sgam.links) if link.id == connection.link)
+                self.problem(ERROR, "codegen-roles", f"{actor!r} would be the {role} on link {connection.link!r} and "
+                             f"the {other} on link {actor_roles[actor][other]!r}; an actor's endpoint runs one "
+                             f"{connection.binding} role, not both", ("sgam", "links", index, "id"),
+                             "give the second role to an actor of its own (a gateway hosted on the same component)")
+                return False
+        for actor, (role, _) in ends.items():
+            actor_roles.setdefault(actor, {}).setdefault(role, connection.link)
+        return True
 
     def _serving_end(self, binding: str, step: Step) -> str | None:
         if binding == "openadr":

@@ -315,3 +315,33 @@ def test_regeneration_removes_the_files_of_an_actor_that_left_the_platform(sgam,
     assert f"{hooks}: left in place but no longer used" in result.err
     manifest = json.loads((folder / "manifest.json").read_text())
     assert not [p for p in [*manifest["files"], *manifest["hooks"]] if "pv_der" in p]
+
+
+def test_an_actor_with_both_roles_of_one_binding_is_a_located_error(sgam, tmp_path: Path) -> None:
+    shutil.copy(REPO / "usecases" / "library.yaml", tmp_path)
+    # The PV inverter now writes to the EMS and the EMS reports to it: the EMS would serve IEC 61850
+    # to the PV inverter while it is the battery's client, and both roles claim one namespace.
+    ems_to_pv, pv_to_ems = "producer: ems\n        receiver: pv-der", "producer: pv-der\n        receiver: ems"
+    text = SEED.read_text().replace(ems_to_pv, "\0").replace(pv_to_ems, ems_to_pv).replace("\0", pv_to_ems)
+    variant = tmp_path / "ems-demand-response.yaml"
+    variant.write_text(text)
+    result = sgam("codegen", tmp_path, "-o", tmp_path / "out")
+    assert result.status == 2, result.err
+    [error] = [line for line in result.err.splitlines() if "error[codegen-roles]" in line]
+    assert ("'ems' would be the server on link 'link-ems-pv' and the client on link 'link-ems-battery'; an actor's "
+            "endpoint runs one iec61850 role, not both") in error
+    row, column = (int(n) for n in error.split(":")[1:3])
+    assert variant.read_text().splitlines()[row - 1][column - 1:] == "link-ems-pv"
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_organisation_that_is_no_dns_name_is_a_located_error(sgam, tmp_path: Path) -> None:
+    shutil.copy(REPO / "usecases" / "library.yaml", tmp_path)
+    variant = tmp_path / "ems-demand-response.yaml"
+    variant.write_text(SEED.read_text().replace("organisation: customer.example", "organisation: customer premises"))
+    result = sgam("codegen", tmp_path, "-o", tmp_path / "out")
+    assert result.status == 2, result.err
+    errors = [line for line in result.err.splitlines() if "error[codegen-domain]" in line]
+    assert len(errors) == 2 and "organisation 'customer premises' of actor 'battery-der' is no DNS name" in errors[0]
+    row, column = (int(n) for n in errors[0].split(":")[1:3])
+    assert variant.read_text().splitlines()[row - 1][column - 1:] == "customer premises"

@@ -239,3 +239,15 @@ def test_the_ems_hook_acts_on_its_ders_while_it_answers_the_event(plan: Plan, tm
             assert pv is not None and pv.value("PVDER/DWMX1.WMaxSptPct.setMag.f") == 100.0
 
     asyncio.run(scenario())
+
+
+def test_an_organisation_written_in_capitals_runs_as_the_lower_case_domain_the_server_uses(sgam, tmp_path: Path) -> None:
+    shutil.copy(REPO / "usecases" / "library.yaml", tmp_path)
+    variant = tmp_path / "ems-demand-response.yaml"
+    variant.write_text(SEED.read_text().replace("organisation: customer.example", "organisation: Customer.Example"))
+    result = sgam("run", variant, "-o", tmp_path / "out", "--scenario", "sc-dr-event", "--json", "--timeout", "3")
+    assert result.status == 0, result.out + result.err
+    steps = {step["step"]: step for step in json.loads(result.out)["scenarios"]["sc-dr-event"]}
+    assert (steps["8"]["outcome"], steps["8"]["observed"]) == ("passed", "Report")  # the allow-lists know the sender
+    manifest = json.loads((tmp_path / "out" / "ems-demand-response" / "manifest.json").read_text())
+    assert manifest["actors"]["battery-der"]["jid"] == "battery-der@customer.example"
