@@ -486,13 +486,21 @@ def _openadr_rows(table: ConversionTable) -> dict[str, str]:
 
 
 def merged_table(default: ConversionTable, plan: Plan) -> ConversionTable:
-    """The shipped table plus the rows a use case adds by hand (its `items:`), as one loadable table."""
+    """The shipped table plus the rows a use case adds by hand (its `items:`), as one loadable table.
+
+    A VTN sends a common name as the first signal row that has it, so the signals the use case's
+    events carry come first: its grid event named LOAD_CONTROL goes out as LOAD_CONTROL, not SIMPLE.
+    """
     data = default.model_dump(mode="json", exclude_none=True)
+    sent = dict.fromkeys(row.openadr for plays in plan.scenarios.values() for play in plays
+                         if play.executable and "oadrDistributeEvent" in play.messages
+                         for row in plan.rows if row.information in play.information and row.openadr)
+    rank = {element: number for number, element in enumerate(sent)}
+    data["openadr_signals"].sort(key=lambda s: rank.get(f"{s['signal_name']}/{s['signal_type']}", len(rank)))
     source = f"usecase:{plan.usecase}"
     added = [row for row in plan.rows if row.origin == "use case"]
-    if not added:
-        return default
-    data["sources"].append({"id": source, "title": f"use case {plan.usecase} ({plan.file}), items of its information"})
+    if added:
+        data["sources"].append({"id": source, "title": f"use case {plan.usecase} ({plan.file}), items of its information"})
     names = {p["name"] for p in data["points"]}
     references = {i["reference"]: i for i in data["iec61850"]}
     elements = {f"{s['signal_name']}/{s['signal_type']}": s for s in data["openadr_signals"]}

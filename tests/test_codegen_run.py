@@ -251,3 +251,14 @@ def test_an_organisation_written_in_capitals_runs_as_the_lower_case_domain_the_s
     assert (steps["8"]["outcome"], steps["8"]["observed"]) == ("passed", "Report")  # the allow-lists know the sender
     manifest = json.loads((tmp_path / "out" / "ems-demand-response" / "manifest.json").read_text())
     assert manifest["actors"]["battery-der"]["jid"] == "battery-der@customer.example"
+
+
+def test_a_vtn_sends_the_signal_its_use_case_names_for_an_event(sgam, tmp_path: Path) -> None:
+    # The DSO's grid event is 'oadrDistributeEvent (LOAD_CONTROL x-loadControlCapacity)'; the shipped table also
+    # has SIMPLE for the same common name (and lists it first), which the seed's events use.
+    usecase = REPO / "usecases" / "flexibility-traffic-light.yaml"
+    result = sgam("run", usecase, "-o", tmp_path, "--scenario", "sc-red", "--json", "--timeout", "3")
+    assert result.status == 0, result.out + result.err
+    steps = {step["step"]: step for step in json.loads(result.out)["scenarios"]["sc-red"]}
+    for number in ("5", "10"):  # the event, and its end
+        assert (steps[number]["outcome"], steps[number]["about"]) == ("passed", ["LOAD_CONTROL"]), steps[number]
