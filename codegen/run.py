@@ -191,26 +191,31 @@ class Platform:
             for actor in self.plan.actors.values():
                 server = self.servers[actor.domain].server
                 endpoint = RecordingEndpoint(Account(actor.jid, self.accounts[actor.jid]), server, self.trace, jids)
+                self.endpoints[actor.id] = endpoint  # stopped on the way out even if its start is interrupted
                 await endpoint.start()
-                self.endpoints[actor.id] = endpoint
                 self.adapters[actor.id] = modules[actor.id].start(endpoint)
             for adapter in self.adapters.values():
                 await adapter.start()
-        except BaseException:
-            await self.__aexit__(None, None, None)
+        except BaseException as error:
+            await self.__aexit__(type(error), error, None)
             raise
         return self
 
-    async def __aexit__(self, *_: object) -> None:
-        await self._settle()
-        for adapter in self.adapters.values():
-            await adapter.stop()
-        for endpoint in self.endpoints.values():
-            await endpoint.stop()
-        for prosody in {id(p): p for p in self.servers.values()}.values():
-            prosody.close()
-        if self._shared is not None:
-            shutil.rmtree(self._shared, ignore_errors=True)
+    async def __aexit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        """Stop the adapters and endpoints, then the servers: those always, even if stopping the rest fails
+        or is itself interrupted (Ctrl-C stops Prosody too, and cancels this task once more)."""
+        try:
+            if kind is None:
+                await self._settle()
+            for adapter in self.adapters.values():
+                await adapter.stop()
+            for endpoint in self.endpoints.values():
+                await endpoint.stop()
+        finally:
+            for prosody in {id(p): p for p in self.servers.values()}.values():
+                prosody.close()
+            if self._shared is not None:
+                shutil.rmtree(self._shared, ignore_errors=True)
 
     async def _settle(self, quiet: float = 0.2, longest: float = 3.0) -> None:
         """Let exchanges in flight (a report sent on a last change) finish before the endpoints stop."""

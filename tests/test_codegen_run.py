@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -262,3 +263,43 @@ def test_a_vtn_sends_the_signal_its_use_case_names_for_an_event(sgam, tmp_path: 
     steps = {step["step"]: step for step in json.loads(result.out)["scenarios"]["sc-red"]}
     for number in ("5", "10"):  # the event, and its end
         assert (steps[number]["outcome"], steps[number]["about"]) == ("passed", ["LOAD_CONTROL"]), steps[number]
+
+
+@pytest.mark.parametrize("federated", [False, True])
+def test_interrupted_twice_the_run_still_stops_its_servers_and_removes_their_folders(plan: Plan, tmp_path: Path,
+                                                                                       federated: bool) -> None:
+    # Ctrl-C cancels the run; a second Ctrl-C (or Prosody, which Ctrl-C stops too, failing the cleanup's first
+    # step) interrupts the cleanup itself. The servers must stop and their temporary folders go all the same.
+    folder = write(plan, tmp_path).folder
+    platform = Platform(plan, folder, timeout=3, federated=federated)
+    entered = asyncio.Event()
+
+    async def run() -> None:
+        async with platform:
+            entered.set()
+            await asyncio.sleep(3600)
+
+    async def scenario() -> None:
+        task = asyncio.create_task(run())
+        await entered.wait()
+        folders = [p.root for p in platform.servers.values()] + ([platform._shared] if federated else [])
+        assert all(f is not None and f.is_dir() for f in folders)
+        pids = [p._process.pid for p in platform.servers.values() if p._process is not None]
+        task.cancel()
+        await asyncio.sleep(0.05)  # the cleanup has begun
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert [f for f in folders if f is not None and f.exists()] == []
+        for pid in pids:
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+
+    asyncio.run(scenario())
+
+
+def test_a_server_that_cannot_be_provisioned_leaves_no_folder(plan: Plan, tmp_path: Path) -> None:
+    before = set(Path(tempfile.gettempdir()).glob("sgam-run-*"))
+    with pytest.raises(subprocess.CalledProcessError):  # prosodyctl refuses a user name with spaces
+        LocalProsody(plan, {"e m s@customer.example": "secret"})
+    assert set(Path(tempfile.gettempdir()).glob("sgam-run-*")) == before
