@@ -333,7 +333,7 @@ class Platform:
         elif request == "oadrDistributeEvent":
             await self._distribute(actor, peer, cancel=play.service == "CANCEL")
         elif request == "oadrCreateReport":
-            await self._subscribe_telemetry(actor, peer)
+            await self._subscribe_telemetry(actor, peer, again=True)
         elif request == "oadrUpdateReport":
             await self._subscribe_telemetry(peer, actor)
             await self._measure(actor)
@@ -371,8 +371,9 @@ class Platform:
         assert self._event is not None
         return self._event
 
-    async def _subscribe_telemetry(self, vtn: str, ven: str) -> None:
-        if ven in self._subscribed:
+    async def _subscribe_telemetry(self, vtn: str, ven: str, again: bool = False) -> None:
+        """The VTN subscribes to the VEN's telemetry: once as a presupposed exchange, `again` when a step is it."""
+        if ven in self._subscribed and not again:
             return
         await self._ensure_registered(ven)
         role = self.adapters[vtn].vtn
@@ -417,7 +418,7 @@ class Platform:
                 if row.fc == "CO":
                     await names.cancel(peer, name)
         elif request == "SetURCBValues":
-            await self._follow(client, server)
+            await self._follow(client, server, again=True)
         elif request == "Report":
             await self._follow(client, server)
             device = self.adapters[server].server
@@ -427,10 +428,10 @@ class Platform:
         else:
             raise NotImplementedError(f"sgam run cannot play {request} yet")
 
-    async def _follow(self, client: str, server: str) -> None:
-        """The client follows the server's measurement reports into its store for that server."""
+    async def _follow(self, client: str, server: str, again: bool = False) -> None:
+        """The client follows the server's measurement reports into its store for that server (see again above)."""
         key = f"{client}->{server}"
-        if key in self._subscribed:
+        if key in self._subscribed and not again:
             return
         adapter = self.adapters[client]
         assert adapter.names is not None and adapter.stores is not None

@@ -650,7 +650,8 @@ def codegen(paths: tuple[Path, ...], output: Path, catalog_dirs: tuple[Path, ...
 @click.argument("usecase")
 @click.option("--scenario", "-s", "scenarios", multiple=True, help="Play only this scenario (repeatable).")
 @output_option
-@click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for each step's stanza.")
+@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Seconds to wait for each step's stanza.")
 @click.option("--federated", is_flag=True,
               help="One Prosody per organisation's domain, each on its own loopback address, joined by s2s.")
 @catalog_option

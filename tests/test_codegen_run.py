@@ -71,6 +71,21 @@ def test_an_unknown_scenario_is_bad_input(sgam, tmp_path: Path) -> None:
     assert "did you mean 'sc-dr-event'?" in result.err
 
 
+def test_a_timeout_that_is_not_positive_is_bad_input(sgam, tmp_path: Path) -> None:
+    result = sgam("run", SEED, "-o", tmp_path, "--timeout", "-1")
+    assert result.status == 2 and "Invalid value for '--timeout'" in result.err
+    assert not (tmp_path / "ems-demand-response").exists()
+
+
+def test_scenarios_conform_in_any_order(sgam, tmp_path: Path) -> None:
+    # The cancellation first makes the report subscriptions it presupposes; the enrolment's own subscription
+    # steps must still be played (not skipped as done before) to be observed.
+    result = sgam("run", SEED, "-o", tmp_path, "-s", "sc-cancel", "-s", "sc-enrolment", "--json", "--timeout", "3")
+    assert result.status == 0, result.out
+    steps = {step["step"]: step for step in json.loads(result.out)["scenarios"]["sc-enrolment"]}
+    assert [steps[n]["observed"] for n in ("7", "10", "11")] == ["oadrCreatedReport", "SetURCBValues", "SetURCBValues"]
+
+
 @pytest.fixture(scope="module")
 def plan() -> Plan:
     [seed], _ = build_plans(load_workspace([SEED]))
