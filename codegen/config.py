@@ -26,33 +26,10 @@ from codegen.plan import Plan
 from sgam.diagnostics import BadInput, Diagnostic
 from sgam.enums import Severity
 from sgam.files import write_atomic
-from sgam.platform.iec61850.datamodel import SHIPPED, shipped_model
+from sgam.platform.iec61850.datamodel import shipped_model
 
 SECRETS = Path("secrets") / "accounts.json"
 PLATFORM_CA = "/etc/prosody/certs/sgam-platform-ca.crt"  # the CA that signs every organisation's server
-
-
-def model_for(plan: Plan, actor: str) -> str:
-    """The shipped IEC 61850 model a server actor hosts.
-
-    Rule: among the shipped models that hold every LN.DO the actor's rows use, the one whose name's
-    last word (battery, pv) appears in the actor's id or name; else the smallest such model.
-    """
-    references = {".".join(r.iec61850.split(".")[:2]) for r in plan.rows if r.iec61850
-                  for p in (pl for plays in plan.scenarios.values() for pl in plays)
-                  if actor in (p.producer, p.receiver) and r.information in p.information}
-    covering = []
-    for path in sorted(SHIPPED.glob("*.json")):
-        model = shipped_model(path.stem)
-        held = {f"{ln.name}.{do.name}" for ld in model.logical_devices for ln in ld.logical_nodes
-                for do in ln.data_objects}
-        if references <= held:
-            covering.append((len(held), path.stem))
-    if not covering:
-        raise ValueError(f"no shipped IEC 61850 model holds {', '.join(sorted(references))}")
-    text = f"{actor} {plan.actors[actor].name}".lower()
-    named = [name for _, name in covering if name.split("_")[-1] in text.replace("-", " ").split()]
-    return named[0] if named else min(covering)[1]
 
 
 def logical_device(model: str) -> str:
@@ -77,10 +54,10 @@ def adapter_config(plan: Plan, actor: str) -> dict[str, Any]:
     }
     if "client" in me.roles:
         servers = plan.peers(actor, "iec61850", "server")
-        config["servers"] = {plan.actors[s].full_jid: logical_device(model_for(plan, s)) for s in servers}
+        config["servers"] = {plan.actors[s].full_jid: logical_device(plan.actors[s].model) for s in servers}
         config["resources"] = servers
     if "server" in me.roles:
-        config["model"] = model_for(plan, actor)
+        config["model"] = me.model
     return config
 
 

@@ -35,7 +35,8 @@ and nothing else. The rules it applies:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cache
 
 from codegen import bindings
 from codegen.bindings import OPENADR, XMPP
@@ -45,6 +46,7 @@ from sgam.linking import Mention, StandardLinks
 from sgam.loader import Document
 from sgam.models import Information, Step, UseCase
 from sgam.platform.conversion import ConversionTable, load_table
+from sgam.platform.iec61850.datamodel import SHIPPED, shipped_model
 from sgam.resolve import Scope, library_index
 from sgam.workspace import Workspace
 
@@ -60,6 +62,7 @@ class Actor:
     name: str
     domain: str
     roles: tuple[str, ...]  # e.g. ("ven", "client")
+    model: str = ""  # the shipped IEC 61850 model a server hosts (sgam/platform/models/<model>.json)
 
     @property
     def jid(self) -> str:
@@ -213,6 +216,8 @@ class _Builder:
                 self._play(plan, scenario.id, ("scenarios", index, "steps", number), step)
                 for number, step in enumerate(scenario.steps)
             ]
+        for actor in [a for a in plan.actors.values() if "server" in a.roles]:
+            plan.actors[actor.id] = replace(actor, model=self._model_for(plan, actor))
         used = {info for plays in plan.scenarios.values() for play in plays if play.executable for info in play.information}
         plan.rows = [row for info in uc.information if info.id in used for row in self.rows[info.id]]
         plan.table = merged_table(self.table, plan)
@@ -451,6 +456,35 @@ class _Builder:
             return Play(**{**play.__dict__, "reason": f"the {role} {sent} on this platform"})
         return play
 
+    def _model_for(self, plan: Plan, actor: Actor) -> str:
+        """The shipped IEC 61850 model a server actor hosts; a located error when none holds its data.
+
+        Rule: among the shipped models that hold every LN.DO the actor's rows use, the one whose
+        name's last word (battery, pv) appears in the actor's id or name; else the smallest such model.
+        """
+        moved = {info for plays in plan.scenarios.values() for p in plays
+                 if p.executable and actor.id in (p.producer, p.receiver) for info in p.information}
+        used: dict[str, str] = {}  # LN.DO -> the first information that moves it
+        for info in self.model.information:
+            for row in self.rows[info.id] if info.id in moved else ():
+                if row.iec61850:
+                    used.setdefault(_data_object(row.iec61850), info.id)
+        models = shipped_objects()
+        covering = sorted((len(held), name) for name, held in models.items() if set(used) <= held)
+        if covering:
+            words = f"{actor.id} {actor.name}".lower().replace("-", " ").split()
+            return next((name for _, name in covering if name.split("_")[-1] in words), covering[0][1])
+        closest = max(sorted(models), key=lambda name: len(set(used) & models[name]))
+        for reference in sorted(set(used) - models[closest]):
+            index = next(i for i, info in enumerate(self.model.information) if info.id == used[reference])
+            items = [n for n, item in enumerate(self.model.information[index].items)
+                     if _data_object(item.iec61850 or "") == reference]
+            self.problem(ERROR, "codegen-model", f"server {actor.id!r} cannot host {reference}: the shipped IEC 61850 "
+                         f"model closest to its data ({closest}) has no such data object",
+                         ("information", index, *(("items", items[0], "iec61850") if items else ("id",))),
+                         f"use data objects of the shipped models in sgam/platform/models ({', '.join(sorted(models))})")
+        return ""
+
     def _unrepresented(self, step: Step, path: tuple[str | int, ...], what: str, hint: str) -> None:
         for info in step.information:
             if (info, what) in self.unrepresented:
@@ -465,6 +499,22 @@ _ROLE_HINTS = {
     "openadr": "let a step of the link carry oadrDistributeEvent from the VTN, or oadrCreatePartyRegistration to it",
     "iec61850": "the server receives CHANGE/EXECUTE steps or produces REPORT steps; check producer and receiver",
 }
+
+
+def _data_object(reference: str) -> str:
+    """'LN.DO' of an 'LN.DO[.DA]' reference."""
+    return ".".join(reference.split(".")[:2])
+
+
+@cache
+def shipped_objects() -> dict[str, frozenset[str]]:
+    """The LN.DO each shipped IEC 61850 model holds, by model name."""
+    found = {}
+    for path in sorted(SHIPPED.glob("*.json")):
+        model = shipped_model(path.stem)
+        found[path.stem] = frozenset(f"{ln.name}.{do.name}" for ld in model.logical_devices
+                                     for ln in ld.logical_nodes for do in ln.data_objects)
+    return found
 
 
 def _acsi_for_row(row: Row, service: Service) -> tuple[str, ...]:

@@ -345,3 +345,17 @@ def test_an_organisation_that_is_no_dns_name_is_a_located_error(sgam, tmp_path: 
     assert len(errors) == 2 and "organisation 'customer premises' of actor 'battery-der' is no DNS name" in errors[0]
     row, column = (int(n) for n in errors[0].split(":")[1:3])
     assert variant.read_text().splitlines()[row - 1][column - 1:] == "customer premises"
+
+
+def test_data_that_no_shipped_iec61850_model_holds_is_a_located_error(sgam, tmp_path: Path) -> None:
+    shutil.copy(REPO / "usecases" / "library.yaml", tmp_path)
+    variant = tmp_path / "ems-demand-response.yaml"
+    variant.write_text(SEED.read_text().replace("iec61850: FSCH1.EnaReq,", "iec61850: ZBAT1.EnaReq,"))
+    result = sgam("codegen", tmp_path, "-o", tmp_path / "out")
+    assert result.status == 2, result.err
+    [error] = [line for line in result.err.splitlines() if "error[codegen-model]" in line]
+    assert "server 'battery-der' cannot host ZBAT1.EnaReq: the shipped IEC 61850 model closest to its data " \
+           "(der_battery) has no such data object" in error
+    row, column = (int(n) for n in error.split(":")[1:3])
+    assert variant.read_text().splitlines()[row - 1][column - 1:].startswith("ZBAT1.EnaReq,")
+    assert not (tmp_path / "out").exists()
