@@ -405,9 +405,7 @@ def _publish(paths: tuple[Path, ...], catalog_dirs: tuple[Path, ...], out: Path,
                    "check the Graphviz installation (`dot -V`), and report it if dot works", err=True)
         return INTERNAL
     except OSError as exc:
-        click.echo(f"{exc.filename or out}: error[unwritable]: cannot write: {exc.strerror}\n    hint: give a path "
-                   "you may write to (-o)", err=True)
-        return BAD_INPUT
+        return _unwritable(exc, out, what, "a path you may write to (-o)")
     if as_json:
         click.echo(json.dumps({"written": [str(p) for p in written]}, indent=2))
     elif not quiet:
@@ -514,9 +512,7 @@ def import_(files: tuple[Path, ...], folder: Path, as_json: bool, quiet: bool) -
     try:
         written = write_usecases(run, folder)
     except OSError as exc:
-        click.echo(f"{folder}: error[unwritable]: cannot write the use cases: {exc.strerror}\n    hint: give a "
-                   "folder you may write to (-o DIR)", err=True)
-        return BAD_INPUT
+        return _unwritable(exc, folder, "the use cases", "a folder you may write to (-o DIR)")
     if as_json:
         click.echo(json.dumps({
             "written": [str(p) for p in written],
@@ -561,12 +557,18 @@ def export_(paths: tuple[Path, ...], output: Path, catalog_dirs: tuple[Path, ...
         click.echo(exc.diagnostic.format(), err=True)
         return BAD_INPUT
     except OSError as exc:
-        click.echo(f"{output}: error[unwritable]: cannot write: {exc.strerror}\n    hint: give a path you may write "
-                   "to (-o FILE)", err=True)
-        return BAD_INPUT
+        return _unwritable(exc, output, "the export", "a path you may write to (-o FILE)")
     if not quiet:
         click.echo(f"wrote {output}: {len(repo.usecases)} use case(s)", err=True)
     return OK
+
+
+def _unwritable(exc: OSError, output: Path, what: str, where: str) -> int:
+    """Say which file could not be written, and why; the status of bad input."""
+    place = str(exc.filename or output)
+    click.echo(Diagnostic(Severity.error, "unwritable", f"cannot write {what}: {exc.strerror}", place,
+                          hint=f"give {where}").format(), err=True)
+    return BAD_INPUT
 
 
 def _plans(workspace: Workspace, quiet: bool, usecase: str | None = None) -> list[Any] | None:
@@ -598,8 +600,7 @@ def _write_platform(plan: Any, output: Path) -> Any:
         click.echo(exc.diagnostic.format(), err=True)
         return None
     except OSError as exc:
-        click.echo(f"{exc.filename or output}: error[unwritable]: cannot write the platform: {exc.strerror}\n"
-                   "    hint: give an output folder you may write to (-o DIR)", err=True)
+        _unwritable(exc, output, "the platform", "an output folder you may write to (-o DIR)")
         return None
     for hook in written.kept_hooks:
         click.echo(f"{written.folder / hook}: kept (you changed it; the generated version is not written)", err=True)
