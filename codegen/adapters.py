@@ -25,10 +25,16 @@ def module_name(actor: str) -> str:
     return actor.replace("-", "_").replace(".", "_")
 
 
+def _in_docstring(text: str) -> str:
+    """Free text (an actor's name, a path) as it must stand inside a generated docstring to read back as itself."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def adapter_module(plan: Plan, actor: str) -> str:
     me = plan.actors[actor]
     return template("adapter.py.tmpl").substitute(
-        actor=actor, name=me.name, usecase=plan.usecase, file=plan.file, roles=", ".join(me.roles),
+        actor=actor, name=_in_docstring(me.name), usecase=plan.usecase, file=_in_docstring(plan.file),
+        roles=", ".join(me.roles),
         module=module_name(actor),
         config=json.dumps({**adapter_config(plan, actor), "module": module_name(actor)}, indent=4),
     )

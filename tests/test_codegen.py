@@ -367,3 +367,18 @@ def test_data_that_no_shipped_iec61850_model_holds_is_a_located_error(sgam, tmp_
                      "(der_battery) has no such data object")
     assert at.startswith("ZBAT1.EnaReq,")
     assert not (tmp_path / "out").exists()
+
+
+def test_an_actor_name_with_quotes_and_backslashes_reads_back_from_the_generated_docstring(tmp_path: Path) -> None:
+    library = (REPO / "usecases" / "library.yaml").read_text()
+    name = 'EMS \\ """main""" controller'
+    original = "    name: Customer energy management system (OpenADR VEN)\n"
+    assert original in library
+    (tmp_path / "library.yaml").write_text(library.replace(original, f"    name: '{name}'\n"))
+    shutil.copy(SEED, tmp_path)
+    [plan], _ = build_plans(load_workspace([tmp_path]))
+    folder = write(plan, tmp_path / "out").folder
+    shown = subprocess.run([sys.executable, "-c", "import adapters.ems; print(adapters.ems.__doc__.splitlines()[0])"],
+                           cwd=folder, capture_output=True, text=True, check=False)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == f"Adapter of actor 'ems' ({name}), use case ems-demand-response."
