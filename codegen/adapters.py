@@ -12,17 +12,13 @@ from importlib.resources import files
 from string import Template
 
 from codegen.config import adapter_config
-from codegen.plan import Plan
+from codegen.plan import Plan, module_name
 
 PACKAGE = "__init__.py"
 
 
 def template(name: str) -> Template:
     return Template(files("codegen").joinpath("templates", name).read_text(encoding="utf-8"))
-
-
-def module_name(actor: str) -> str:
-    return actor.replace("-", "_").replace(".", "_")
 
 
 def _in_docstring(text: str) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from codegen import adapters, config, tables
-from codegen.plan import Plan
+from codegen.plan import Plan, module_name
 from sgam.files import write_all, write_atomic
 
 MANIFEST = "manifest.json"
@@ -51,7 +51,7 @@ def render(plan: Plan) -> tuple[dict[str, bytes], dict[str, bytes]]:
     hooks = {}
     files[f"adapters/{adapters.PACKAGE}"] = adapters.package_init(plan).encode()
     for actor in plan.actors:
-        module = adapters.module_name(actor)
+        module = module_name(actor)
         files[f"adapters/{module}.py"] = adapters.adapter_module(plan, actor).encode()
         hooks[f"adapters/hooks_{module}.py"] = adapters.hooks_module(plan, actor).encode()
     for domain in plan.domains:
@@ -68,8 +68,8 @@ def manifest(plan: Plan, files: dict[str, bytes], hooks: dict[str, bytes]) -> st
         "domains": plan.domains,
         "actors": {
             a.id: {"jid": a.jid, "resource": "sgam", "roles": list(a.roles),
-                   "adapter": f"adapters/{adapters.module_name(a.id)}.py",
-                   "hooks": f"adapters/hooks_{adapters.module_name(a.id)}.py",
+                   "adapter": f"adapters/{module_name(a.id)}.py",
+                   "hooks": f"adapters/hooks_{module_name(a.id)}.py",
                    "allow": {b: plan.allowed(a.id, b) for b in ("openadr", "iec61850") if plan.allowed(a.id, b)}}
             for a in plan.actors.values()
         },

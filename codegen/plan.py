@@ -29,7 +29,8 @@ and nothing else. The rules it applies:
   information on an IEC 61850 step with no IEC 61850 representation (no row, no ACSI service);
   information on an OpenADR step that names no OpenADR payload; a link whose roles cannot be told;
   an actor with both roles of one binding (the runtime serves one per endpoint); an organisation
-  that is no DNS name.
+  that is no DNS name; two actors that would share a JID or an adapter module; IEC 61850 data of
+  a server that no shipped data model holds.
 """
 
 from __future__ import annotations
@@ -211,6 +212,7 @@ class _Builder:
                     "name, so it cannot be the actor's XMPP domain", (*element.path, "organisation"),
                     "name the organisation by a domain such as 'customer.example' (letters, digits, '-' and dots)"))
             plan.actors[actor_id] = Actor(actor_id, actor.name, domain, tuple(its_roles))
+        self._distinct_names(plan)
         for index, scenario in enumerate(uc.scenarios):
             plan.scenarios[scenario.id] = [
                 self._play(plan, scenario.id, ("scenarios", index, "steps", number), step)
@@ -264,6 +266,19 @@ class _Builder:
             [server] = serving
             roles[(link, pair)] = (bound[link], server, next(a for a in pair if a != server))
         return roles
+
+    def _distinct_names(self, plan: Plan) -> None:
+        """Two actors must not meet in one JID (case is ignored) or one adapter module ('-' and '.' become '_')."""
+        seen: dict[str, str] = {}
+        for actor in plan.actors.values():
+            for name in (actor.jid, f"adapters/{module_name(actor.id).lower()}.py"):
+                first = seen.setdefault(name, actor.id)
+                if first != actor.id:
+                    element = self.scope.get(actor.id)
+                    assert element is not None
+                    self.problems.append(element.document.diagnostic(
+                        ERROR, "codegen-names", f"actors {first!r} and {actor.id!r} would both be {name} on the "
+                        "platform", (*element.path, "id"), "rename one of them"))
 
     def _one_role_per_binding(self, connection: Connection, actor_roles: dict[str, dict[str, str]]) -> bool:
         """Give the connection's ends their roles, unless one already has the other role of the binding.
@@ -499,6 +514,11 @@ _ROLE_HINTS = {
     "openadr": "let a step of the link carry oadrDistributeEvent from the VTN, or oadrCreatePartyRegistration to it",
     "iec61850": "the server receives CHANGE/EXECUTE steps or produces REPORT steps; check producer and receiver",
 }
+
+
+def module_name(actor: str) -> str:
+    """The Python module of an actor's adapter."""
+    return actor.replace("-", "_").replace(".", "_")
 
 
 def _data_object(reference: str) -> str:

@@ -38,7 +38,7 @@ from typing import Self
 
 from codegen import adapters, bindings, config
 from codegen.adapter import Adapter
-from codegen.plan import Plan, Play
+from codegen.plan import Plan, Play, module_name
 from codegen.prosody import CertificateAuthority, LocalProsody, loopback_addresses
 from codegen.sequence import Arrow, sequence_svg
 from sgam.platform import openadr
@@ -144,7 +144,7 @@ class RecordingEndpoint(Endpoint):
 
 def load_adapters(folder: Path, plan: Plan) -> dict[str, ModuleType]:
     """Import the generated adapter modules of `folder` (OUT/<use case>) as one package."""
-    package = f"sgam_platform_{adapters.module_name(plan.usecase)}"
+    package = f"sgam_platform_{module_name(plan.usecase)}"
     for name in [n for n in sys.modules if n == package or n.startswith(f"{package}.")]:
         del sys.modules[name]  # another folder's copy, or this one before it was regenerated
     init = folder / "adapters" / adapters.PACKAGE
@@ -153,7 +153,7 @@ def load_adapters(folder: Path, plan: Plan) -> dict[str, ModuleType]:
     module = importlib.util.module_from_spec(spec)
     sys.modules[package] = module
     spec.loader.exec_module(module)
-    return {actor: importlib.import_module(f"{package}.{adapters.module_name(actor)}") for actor in plan.actors}
+    return {actor: importlib.import_module(f"{package}.{module_name(actor)}") for actor in plan.actors}
 
 
 @dataclass

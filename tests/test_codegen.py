@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -382,3 +383,13 @@ def test_an_actor_name_with_quotes_and_backslashes_reads_back_from_the_generated
                            cwd=folder, capture_output=True, text=True, check=False)
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.strip() == f"Adapter of actor 'ems' ({name}), use case ems-demand-response."
+
+
+def test_two_actors_that_would_share_an_adapter_module_are_a_located_error(sgam, tmp_path: Path) -> None:
+    variant = _variant(tmp_path, re.sub(r"\bpv-der\b", "battery_der", SEED.read_text()))
+    result = sgam("codegen", tmp_path, "-o", tmp_path / "out")
+    assert result.status == 2, result.err
+    [(error, at)] = _errors(result.err, "codegen-names", variant)
+    assert error == "actors 'battery-der' and 'battery_der' would both be adapters/battery_der.py on the platform"
+    assert at == "battery_der"
+    assert not (tmp_path / "out").exists()
