@@ -8,6 +8,7 @@ means to the device, the values to send). Both come from templates shipped in co
 from __future__ import annotations
 
 import json
+import re
 from importlib.resources import files
 from string import Template
 
@@ -36,8 +37,25 @@ def adapter_module(plan: Plan, actor: str) -> str:
     )
 
 
+# What each role's hooks need; the template holds one section per role ('## role' lines), and an
+# actor's hooks file has the sections of the roles it plays only.
+HOOK_IMPORTS = {
+    "vtn": ("from sgam.platform.datapoints import Value",),
+    "ven": ("from codegen.adapter import Adapter", "from sgam.platform.services import Event, EventReply, Opt"),
+    "server": ("from sgam.platform.datapoints import Value",),
+    "client": ("from sgam.platform.datapoints import Value",),
+}
+
+
 def hooks_module(plan: Plan, actor: str) -> str:
-    return template("hooks.py.tmpl").substitute(actor=actor, usecase=plan.usecase)
+    roles = plan.actors[actor].roles
+    header, *sections = re.split(r"^## (\w+)\n", template("hooks.py.tmpl").template, flags=re.MULTILINE)
+    played = [body.rstrip("\n") for role, body in zip(sections[::2], sections[1::2], strict=True) if role in roles]
+    imports = sorted({line for role in roles for line in HOOK_IMPORTS[role]})
+    head = Template(header.rstrip("\n")).substitute(actor=actor, usecase=plan.usecase, roles=", ".join(roles),
+                                                   imports="\n".join(imports))
+    after_imports = "\n\n\n" if played[0].startswith(("def ", "async def ")) else "\n\n"  # as isort spaces them
+    return head + after_imports + "\n\n\n".join(played) + "\n"
 
 
 def package_init(plan: Plan) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import csv
 import json
 import re
@@ -152,6 +153,17 @@ def test_generated_code_passes_ruff_and_imports(generated: Path) -> None:
                               cwd=generated, capture_output=True, text=True, check=False)
     assert imported.returncode == 0, imported.stderr
     assert imported.stdout.strip() == "['ven', 'client']"
+
+
+def test_each_hooks_file_holds_the_hooks_of_its_actors_roles_only(generated: Path) -> None:
+    defined = {}
+    for actor in ("vtn", "ems", "battery_der", "pv_der"):
+        tree = ast.parse((generated / "adapters" / f"hooks_{actor}.py").read_text())
+        defined[actor] = [node.name if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else
+                          ast.unparse(node.target) for node in tree.body
+                          if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.AnnAssign)]
+    assert defined == {"vtn": ["EVENT_SIGNALS"], "ems": ["on_event", "value_for"], "battery_der": ["on_write"],
+                       "pv_der": ["on_write"]}
 
 
 def test_generated_code_type_checks_strictly_against_the_runtime(generated: Path, tmp_path: Path) -> None:
