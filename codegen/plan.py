@@ -138,9 +138,14 @@ class Plan:
         return sorted({actor.domain for actor in self.actors.values()})
 
     def allowed(self, actor: str, binding: str) -> list[str]:
-        """Bare JIDs that may call `actor` on `binding`: its peers over the links (sec-allowlist)."""
+        """Bare JIDs that may call `actor` on `binding`: its peers over the links (sec-allowlist).
+
+        A VEN's is the one VTN it serves (the runtime's VEN serves one per endpoint: the first by id).
+        """
         peers = {c.calling if c.serving == actor else c.serving for c in self.connections
                  if c.binding == binding and actor in (c.serving, c.calling)}
+        if binding == "openadr" and "ven" in self.actors[actor].roles:
+            peers = set(self.peers(actor, binding, "vtn")[:1])
         return sorted(self.actors[peer].jid for peer in peers)
 
     def peers(self, actor: str, binding: str, role: str) -> list[str]:

@@ -83,6 +83,17 @@ def test_allow_lists_are_the_links(plan: Plan, generated: Path) -> None:
                      "link-ems-pv": ("pv-der", "ems")}
 
 
+def test_a_ven_with_two_vtns_allows_only_the_one_it_serves(tmp_path: Path) -> None:
+    # The runtime's VEN serves one VTN per endpoint (the first by id); the manifest must not promise more.
+    [flexibility] = [p for p in build_plans(load_workspace([REPO / "usecases"]))[0]
+                     if p.usecase == "flexibility-traffic-light"]
+    assert flexibility.peers("ems", "openadr", "vtn") == ["dso-vtn", "vtn"]
+    manifest = json.loads((write(flexibility, tmp_path).folder / "manifest.json").read_text())
+    assert manifest["actors"]["ems"]["allow"] == {"openadr": ["dso-vtn@dso.example"]}
+    steps = {(s, step["step"]): step for s, steps in manifest["steps"].items() for step in steps}
+    assert "serves 'dso-vtn'" in steps[("sc-green", "5")]["reason"]  # the other VTN's steps are not executable
+
+
 def test_conversion_rows_come_from_the_information_objects(plan: Plan) -> None:
     rows = {(r.information, r.common): r for r in plan.rows}
     # 'IEC 61850-7-420 DWMX (WMaxSptPct)' meets the shipped row of that data object.
