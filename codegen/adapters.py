@@ -47,6 +47,10 @@ HOOK_IMPORTS = {
 }
 
 
+# The hooks each role's adapter calls (codegen.adapter.build, and sgam run's plays).
+HOOKS = {"vtn": ("EVENT_SIGNALS",), "ven": ("on_event",), "server": ("on_write",), "client": ("value_for",)}
+
+
 def hooks_module(plan: Plan, actor: str) -> str:
     roles = plan.actors[actor].roles
     header, *sections = re.split(r"^## (\w+)\n", template("hooks.py.tmpl").template, flags=re.MULTILINE)

@@ -27,6 +27,7 @@ import itertools
 import shutil
 import sys
 import tempfile
+import traceback
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
@@ -41,6 +42,8 @@ from codegen.adapter import Adapter
 from codegen.plan import Plan, Play, module_name
 from codegen.prosody import CertificateAuthority, LocalProsody, loopback_addresses
 from codegen.sequence import Arrow, sequence_svg
+from sgam.diagnostics import BadInput, Diagnostic
+from sgam.enums import Severity
 from sgam.platform import openadr
 from sgam.platform.iec61850 import acsi
 from sgam.platform.services import Event, EventStatus, Opt, Report
@@ -153,7 +156,31 @@ def load_adapters(folder: Path, plan: Plan) -> dict[str, ModuleType]:
     module = importlib.util.module_from_spec(spec)
     sys.modules[package] = module
     spec.loader.exec_module(module)
-    return {actor: importlib.import_module(f"{package}.{module_name(actor)}") for actor in plan.actors}
+    loaded = {}
+    for actor in plan.actors.values():
+        hooks = folder / "adapters" / f"hooks_{module_name(actor.id)}.py"
+        try:
+            loaded[actor.id] = importlib.import_module(f"{package}.{module_name(actor.id)}")
+        except Exception as error:  # the user's hooks file is the usual cause: say where it broke
+            raise BadInput(_broken(error, hooks)) from error
+        hooks_module = loaded[actor.id].hooks
+        missing = [name for role in actor.roles for name in adapters.HOOKS[role] if not hasattr(hooks_module, name)]
+        if missing:
+            raise BadInput(Diagnostic(Severity.error, "hooks", f"{', '.join(missing)} missing: the adapter of "
+                                      f"{actor.id!r} ({', '.join(actor.roles)}) calls it", str(hooks),
+                                      hint="put it back (remove the file and run `sgam codegen` for the default)"))
+    return loaded
+
+
+def _broken(error: Exception, hooks: Path) -> Diagnostic:
+    """Where importing a generated adapter failed: the line of the file (a hooks file, usually) that raised."""
+    if isinstance(error, SyntaxError):
+        where, line, column = error.filename or str(hooks), error.lineno, error.offset
+    else:
+        frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename).parent == hooks.parent]
+        where, line, column = (frames[-1].filename, frames[-1].lineno, 1) if frames else (str(hooks), None, None)
+    return Diagnostic(Severity.error, "hooks", f"the adapter does not import: {type(error).__name__}: {error}", where,
+                      line, column, "fix the file, or remove it and run `sgam codegen` to write the default again")
 
 
 @dataclass

@@ -702,7 +702,11 @@ def run_(usecase: str, scenarios: tuple[str, ...], output: Path, timeout: float,
     folder = written.folder
     chosen_scenarios = list(scenarios or plan.scenarios)
     with _step_progress(quiet or as_json, sum(len(plan.scenarios[s]) for s in chosen_scenarios)) as advance:
-        runs = asyncio.run(run_scenarios(plan, folder, chosen_scenarios, timeout, federated, advance))
+        try:
+            runs = asyncio.run(run_scenarios(plan, folder, chosen_scenarios, timeout, federated, advance))
+        except BadInput as exc:  # the generated adapters do not load (a hooks file the user changed, mostly)
+            click.echo(exc.diagnostic.format(), err=True)
+            return BAD_INPUT
     results = {scenario: run.results for scenario, run in runs.items()}
     failed = sum(r.outcome == "failed" for items in results.values() for r in items)
     for scenario, run in runs.items():

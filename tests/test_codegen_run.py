@@ -318,3 +318,20 @@ def test_a_server_that_cannot_be_provisioned_leaves_no_folder(plan: Plan, tmp_pa
     with pytest.raises(subprocess.CalledProcessError):  # prosodyctl refuses a user name with spaces
         LocalProsody(plan, {"e m s@customer.example": "secret"})
     assert set(Path(tempfile.gettempdir()).glob("sgam-run-*")) == before
+
+
+def test_a_hooks_file_that_does_not_load_is_located_bad_input(sgam, tmp_path: Path) -> None:
+    assert sgam("codegen", SEED, "-o", tmp_path, "-q").status == 0
+    hooks = tmp_path / "ems-demand-response" / "adapters" / "hooks_ems.py"
+    generated = hooks.read_text()
+    lines = len(generated.splitlines())
+    for change, expected in [
+        ("def on_event(:\n", f"{hooks}:{lines + 1}:14: error[hooks]: the adapter does not import: SyntaxError"),
+        ("\nLIMIT = 100 / 0\n", f"{hooks}:{lines + 2}:1: error[hooks]: the adapter does not import: ZeroDivisionError"),
+        ("\ndel value_for\n", f"{hooks}: error[hooks]: value_for missing: the adapter of 'ems' (ven, client) calls it"),
+    ]:
+        hooks.write_text(generated + change)
+        result = sgam("run", SEED, "-o", tmp_path, "--timeout", "3")
+        assert result.status == 2, result.err
+        assert expected in result.err, result.err
+        assert "internal error" not in result.err
