@@ -168,12 +168,15 @@ class Plan:
 # --- building the plan ----------------------------------------------------------------------------
 
 
-def build_plans(workspace: Workspace) -> tuple[list[Plan], list[Diagnostic]]:
-    """A plan for every use case that puts at least one actor on the platform, and the problems found."""
+def build_plans(workspace: Workspace, usecase: str | None = None) -> tuple[list[Plan], list[Diagnostic]]:
+    """A plan for every use case (or the one named) that puts at least one actor on the platform, and the
+    problems found: in the use case's file or in the library files it draws on."""
     library, _ = library_index(workspace.repo)
     table = load_table()
     plans, problems = [], []
     for document in workspace.repo.usecases:
+        if usecase is not None and document.model.id != usecase:
+            continue
         plan, found = _Builder(document, Scope.of(document, library)[0], workspace.links, table).build()
         problems.extend(found)
         if plan.actors:

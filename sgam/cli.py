@@ -577,11 +577,7 @@ def _plans(workspace: Workspace, quiet: bool, usecase: str | None = None) -> lis
 
     if _usable(workspace, quiet) is None:
         return None
-    plans, problems = build_plans(workspace)
-    if usecase is not None:
-        files = {d.source.name for d in workspace.repo.usecases if d.model.id == usecase}
-        plans = [p for p in plans if p.usecase == usecase]
-        problems = [d for d in problems if d.file in files]
+    plans, problems = build_plans(workspace, usecase)
     errors, _ = _counts(problems)
     _report(problems if errors or not quiet else [], err=True)
     if errors:

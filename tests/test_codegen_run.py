@@ -335,3 +335,19 @@ def test_a_hooks_file_that_does_not_load_is_located_bad_input(sgam, tmp_path: Pa
         assert result.status == 2, result.err
         assert expected in result.err, result.err
         assert "internal error" not in result.err
+
+
+def test_a_use_case_run_by_id_stops_on_errors_in_the_library_it_draws_on(sgam, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "usecases").mkdir()
+    library = (REPO / "usecases" / "library.yaml").read_text()
+    ems = library.index("  - id: ems\n")
+    organisation = library.index("organisation: customer.example", ems)
+    (tmp_path / "usecases" / "library.yaml").write_text(
+        library[:organisation] + library[organisation:].replace("customer.example", "customer example", 1))
+    shutil.copy(SEED, tmp_path / "usecases")
+    monkeypatch.chdir(tmp_path)
+    result = sgam("run", "ems-demand-response", "-o", tmp_path / "out")
+    assert result.status == 2, result.err
+    assert "usecases/library.yaml:" in result.err and "error[codegen-domain]" in result.err
+    assert not (tmp_path / "out").exists()
