@@ -180,11 +180,12 @@ def test_a_generated_adapter_runs_as_its_own_process(plan: Plan, tmp_path: Path)
 
 def test_a_generated_adapter_without_its_password_exits_2_with_a_hint(plan: Plan, tmp_path: Path) -> None:
     folder = write(plan, tmp_path).folder
-    (folder / "secrets" / "accounts.json").write_text('{"accounts": {}}')
-    result = subprocess.run([sys.executable, "-m", "adapters.vtn", "--ca", "ca.pem"], cwd=folder,
-                            capture_output=True, text=True, check=False)
-    assert result.returncode == 2
-    assert "no password for vtn@aggregator.example" in result.stderr and "sgam codegen" in result.stderr
+    for accounts in ('{"accounts": {}}', '{"accounts": ["vtn@aggregator.example"]}', '["not", "an", "object"]'):
+        (folder / "secrets" / "accounts.json").write_text(accounts)
+        result = subprocess.run([sys.executable, "-m", "adapters.vtn", "--ca", "ca.pem"], cwd=folder,
+                                capture_output=True, text=True, check=False)
+        assert result.returncode == 2, result.stderr
+        assert "no password for vtn@aggregator.example" in result.stderr and "sgam codegen" in result.stderr
 
 
 def test_a_stanza_about_other_data_does_not_pass_a_step(plan: Plan, tmp_path: Path) -> None:
