@@ -28,6 +28,7 @@ class Written:
     kept_hooks: list[str] = field(default_factory=list)  # changed by their user: not overwritten
     removed: list[str] = field(default_factory=list)  # an earlier generation's files this one no longer makes
     left: list[str] = field(default_factory=list)  # such files changed by hand since: kept, no longer used
+    replaced: list[str] = field(default_factory=list)  # generated files changed by hand since: written anew
 
 
 class Recorded(BaseModel):
@@ -104,6 +105,7 @@ def write(plan: Plan, out: Path) -> Written:
     passwords = config.accounts(plan, config.read_accounts(folder))
     written = Written(folder)
     fresh = dict(files)
+    written.replaced = [path for path, data in files.items() if _changed(folder, path, recorded.files, data)]
     for path, data in hooks.items():
         if _changed(folder, path, recorded.hooks, data):
             written.kept_hooks.append(path)
@@ -125,7 +127,7 @@ def write(plan: Plan, out: Path) -> Written:
 
 
 def _changed(folder: Path, path: str, recorded: dict[str, str], generated: bytes) -> bool:
-    """Whether the hooks file at `path` was changed by its user: neither as last generated nor as now."""
+    """Whether the file at `path` was changed by its user: neither as last generated nor as now."""
     target = folder / path
     return target.is_file() and _sha(target.read_bytes()) not in (recorded.get(path), _sha(generated))
 

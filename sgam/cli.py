@@ -600,6 +600,9 @@ def _write_platform(plan: Any, output: Path) -> Any:
         return None
     for hook in written.kept_hooks:
         click.echo(f"{written.folder / hook}: kept (you changed it; the generated version is not written)", err=True)
+    for path in written.replaced:
+        click.echo(f"{written.folder / path}: written anew; it had been changed by hand (application code belongs in "
+                   "the hooks files, which are kept)", err=True)
     for path in written.removed:
         click.echo(f"{written.folder / path}: removed (an earlier generation wrote it; this one no longer does)",
                    err=True)
@@ -630,8 +633,8 @@ def codegen(paths: tuple[Path, ...], output: Path, catalog_dirs: tuple[Path, ...
         if written is None:
             return BAD_INPUT
         done.append({"usecase": plan.usecase, "folder": str(written.folder), "files": written.files,
-                     "kept_hooks": written.kept_hooks, "removed": written.removed, "left": written.left,
-                     "actors": sorted(plan.actors)})
+                     "kept_hooks": written.kept_hooks, "replaced": written.replaced, "removed": written.removed,
+                     "left": written.left, "actors": sorted(plan.actors)})
     if as_json:
         click.echo(json.dumps(done, indent=2))
     elif not quiet:

@@ -201,6 +201,21 @@ def test_regeneration_is_byte_identical_and_keeps_a_changed_hook(plan: Plan, tmp
     assert "adapters/hooks_vtn.py" in write(plan, tmp_path / "a").files
 
 
+def test_a_generated_file_changed_by_hand_is_written_anew_and_said_so(sgam, tmp_path: Path) -> None:
+    assert sgam("codegen", SEED, "-o", tmp_path, "-q").status == 0
+    adapter = tmp_path / "ems-demand-response" / "adapters" / "ems.py"
+    generated = adapter.read_text()
+    adapter.write_text(generated + "# my change\n")
+    result = sgam("codegen", SEED, "-o", tmp_path, "--json")
+    assert result.status == 0, result.err
+    [done] = json.loads(result.out)
+    assert (done["replaced"], done["kept_hooks"]) == (["adapters/ems.py"], [])
+    assert f"{adapter}: written anew; it had been changed by hand" in result.err
+    assert adapter.read_text() == generated
+    again = sgam("codegen", SEED, "-o", tmp_path, "--json")  # nothing changed since: nothing to say
+    assert json.loads(again.out)[0]["replaced"] == [] and "written anew" not in again.err
+
+
 def test_steps_the_platform_cannot_play_are_listed_with_the_reason(plan: Plan) -> None:
     plays = {p.number: p for p in plan.scenarios["sc-dr-event"]}
     # On XMPP the VEN's oadrCreatedEvent rides the IQ result: no oadrResponse follows it.
