@@ -7,9 +7,9 @@ and nothing else. The rules it applies:
   component's links names XMPP (IETF RFC 6120 in the catalog) and a binding: IEC 62746-10-1
   (OpenADR 2.0b) or IEC 61850-8-2. Its JID is ``<actor id>@<organisation>``, in lower case as
   XMPP servers spell it; the organisation must be a DNS name.
-* **Roles.** On an OpenADR link the VTN is the end that produces a step carrying
-  oadrDistributeEvent, or else the end that receives oadrCreatePartyRegistration /
-  oadrQueryRegistration; the other end is the VEN. On an IEC 61850-8-2 link the server is the
+* **Roles** come from the steps that move information (the others are never played). On an
+  OpenADR link the VTN is the end that produces a step carrying oadrDistributeEvent, or else the
+  end that receives oadrCreatePartyRegistration / oadrQueryRegistration; the other end is the VEN. On an IEC 61850-8-2 link the server is the
   end that receives CHANGE, EXECUTE or CANCEL steps or produces REPORT steps; the other end is the
   client. A link where neither or both ends qualify is an error.
 * **Messages of a step.** OpenADR: the oadr* payload names in its information's data models,
@@ -252,7 +252,7 @@ class _Builder:
         votes: dict[tuple[str, frozenset[str]], set[str]] = {}
         for scenario in self.model.scenarios:
             for step in scenario.steps:
-                if not step.producer or not step.receiver or step.producer == step.receiver:
+                if not step.information or not step.producer or not step.receiver or step.producer == step.receiver:
                     continue
                 link = self._link_of(step.producer, step.receiver, bound)
                 if link is None:

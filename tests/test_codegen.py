@@ -371,6 +371,21 @@ def test_regeneration_removes_the_files_of_an_actor_that_left_the_platform(sgam,
     assert not [p for p in [*manifest["files"], *manifest["hooks"]] if "pv_der" in p]
 
 
+def test_a_step_that_moves_no_information_does_not_decide_a_links_roles(sgam, tmp_path: Path) -> None:
+    # The facility manager now sits on the battery inverter, so its override at the EMS's user interface
+    # (a CHANGE that moves no information, never played) runs along the battery's link: it must not make
+    # the EMS that link's IEC 61850 server.
+    hosted = "      hosts: [battery-der]\n"
+    assert SEED.read_text().count(hosted) == 1
+    _variant(tmp_path, SEED.read_text().replace(hosted, "      hosts: [battery-der, facility-manager]\n"))
+    result = sgam("codegen", tmp_path, "-o", tmp_path / "out", "-q")
+    assert result.status == 0, result.err
+    manifest = json.loads((tmp_path / "out" / "ems-demand-response" / "manifest.json").read_text())
+    assert {actor: entry["roles"] for actor, entry in manifest["actors"].items()} == {
+        "battery-der": ["server"], "ems": ["ven", "client"], "pv-der": ["server"], "vtn": ["vtn"]}
+    assert manifest["steps"]["sc-opt-out"][0]["reason"] == "moves no information"
+
+
 def test_an_actor_with_both_roles_of_one_binding_is_a_located_error(sgam, tmp_path: Path) -> None:
     # The PV inverter now writes to the EMS and the EMS reports to it: the EMS would serve IEC 61850
     # to the PV inverter while it is the battery's client, and both roles claim one namespace.
