@@ -115,7 +115,7 @@ def main(config: Mapping[str, Any], hooks: ModuleType, folder: Path, argv: Seque
     args = parser.parse_args(argv)
     try:
         password = json.loads(args.secrets.read_text(encoding="utf-8"))["accounts"][config["jid"]]
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError, LookupError, TypeError) as error:  # no file, no JSON, no such key, not an object
         print(f"{args.secrets}: error: no password for {config['jid']} ({error})\n    hint: run `sgam codegen` to "
               "write the accounts", file=sys.stderr)
         return 2

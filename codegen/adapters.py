@@ -8,11 +8,12 @@ means to the device, the values to send). Both come from templates shipped in co
 from __future__ import annotations
 
 import json
+import re
 from importlib.resources import files
 from string import Template
 
 from codegen.config import adapter_config
-from codegen.plan import Plan
+from codegen.plan import Plan, module_name
 
 PACKAGE = "__init__.py"
 
@@ -21,21 +22,44 @@ def template(name: str) -> Template:
     return Template(files("codegen").joinpath("templates", name).read_text(encoding="utf-8"))
 
 
-def module_name(actor: str) -> str:
-    return actor.replace("-", "_").replace(".", "_")
+def _in_docstring(text: str) -> str:
+    """Free text (an actor's name, a path) as it must stand inside a generated docstring to read back as itself."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def adapter_module(plan: Plan, actor: str) -> str:
     me = plan.actors[actor]
     return template("adapter.py.tmpl").substitute(
-        actor=actor, name=me.name, usecase=plan.usecase, file=plan.file, roles=", ".join(me.roles),
+        actor=actor, name=_in_docstring(me.name), usecase=plan.usecase, file=_in_docstring(plan.file),
+        roles=", ".join(me.roles),
         module=module_name(actor),
         config=json.dumps({**adapter_config(plan, actor), "module": module_name(actor)}, indent=4),
     )
 
 
+# What each role's hooks need; the template holds one section per role ('## role' lines), and an
+# actor's hooks file has the sections of the roles it plays only.
+HOOK_IMPORTS = {
+    "vtn": ("from sgam.platform.datapoints import Value",),
+    "ven": ("from codegen.adapter import Adapter", "from sgam.platform.services import Event, EventReply, Opt"),
+    "server": ("from sgam.platform.datapoints import Value",),
+    "client": ("from sgam.platform.datapoints import Value",),
+}
+
+
+# The hooks each role's adapter calls (codegen.adapter.build, and sgam run's plays).
+HOOKS = {"vtn": ("EVENT_SIGNALS",), "ven": ("on_event",), "server": ("on_write",), "client": ("value_for",)}
+
+
 def hooks_module(plan: Plan, actor: str) -> str:
-    return template("hooks.py.tmpl").substitute(actor=actor, usecase=plan.usecase)
+    roles = plan.actors[actor].roles
+    header, *sections = re.split(r"^## (\w+)\n", template("hooks.py.tmpl").template, flags=re.MULTILINE)
+    played = [body.rstrip("\n") for role, body in zip(sections[::2], sections[1::2], strict=True) if role in roles]
+    imports = sorted({line for role in roles for line in HOOK_IMPORTS[role]})
+    head = Template(header.rstrip("\n")).substitute(actor=actor, usecase=plan.usecase, roles=", ".join(roles),
+                                                   imports="\n".join(imports))
+    after_imports = "\n\n\n" if played[0].startswith(("def ", "async def ")) else "\n\n"  # as isort spaces them
+    return head + after_imports + "\n\n\n".join(played) + "\n"
 
 
 def package_init(plan: Plan) -> str:

@@ -15,39 +15,21 @@
 
 from __future__ import annotations
 
-import json
+import re
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from codegen.plan import Plan
-from sgam.platform.iec61850.datamodel import SHIPPED, shipped_model
+from sgam.diagnostics import BadInput, Diagnostic
+from sgam.enums import Severity
+from sgam.files import write_atomic
+from sgam.platform.iec61850.datamodel import shipped_model
 
 SECRETS = Path("secrets") / "accounts.json"
 PLATFORM_CA = "/etc/prosody/certs/sgam-platform-ca.crt"  # the CA that signs every organisation's server
-
-
-def model_for(plan: Plan, actor: str) -> str:
-    """The shipped IEC 61850 model a server actor hosts.
-
-    Rule: among the shipped models that hold every LN.DO the actor's rows use, the one whose name's
-    last word (battery, pv) appears in the actor's id or name; else the smallest such model.
-    """
-    references = {".".join(r.iec61850.split(".")[:2]) for r in plan.rows if r.iec61850
-                  for p in (pl for plays in plan.scenarios.values() for pl in plays)
-                  if actor in (p.producer, p.receiver) and r.information in p.information}
-    covering = []
-    for path in sorted(SHIPPED.glob("*.json")):
-        model = shipped_model(path.stem)
-        held = {f"{ln.name}.{do.name}" for ld in model.logical_devices for ln in ld.logical_nodes
-                for do in ln.data_objects}
-        if references <= held:
-            covering.append((len(held), path.stem))
-    if not covering:
-        raise ValueError(f"no shipped IEC 61850 model holds {', '.join(sorted(references))}")
-    text = f"{actor} {plan.actors[actor].name}".lower()
-    named = [name for _, name in covering if name.split("_")[-1] in text.replace("-", " ").split()]
-    return named[0] if named else min(covering)[1]
 
 
 def logical_device(model: str) -> str:
@@ -72,10 +54,10 @@ def adapter_config(plan: Plan, actor: str) -> dict[str, Any]:
     }
     if "client" in me.roles:
         servers = plan.peers(actor, "iec61850", "server")
-        config["servers"] = {plan.actors[s].full_jid: logical_device(model_for(plan, s)) for s in servers}
+        config["servers"] = {plan.actors[s].full_jid: logical_device(plan.actors[s].model) for s in servers}
         config["resources"] = servers
     if "server" in me.roles:
-        config["model"] = model_for(plan, actor)
+        config["model"] = me.model
     return config
 
 
@@ -84,12 +66,46 @@ def accounts(plan: Plan, existing: dict[str, str]) -> dict[str, str]:
     return {a.jid: existing.get(a.jid) or secrets.token_urlsafe(24) for a in plan.actors.values()}
 
 
+class Accounts(BaseModel):
+    """The secrets file: one generated password per bare JID."""
+
+    model_config = ConfigDict(extra="forbid")
+    accounts: dict[str, str]
+
+
 def read_accounts(folder: Path) -> dict[str, str]:
+    """The passwords of an earlier generation (none when there was none); a damaged file is bad input."""
     path = folder / SECRETS
     if not path.is_file():
         return {}
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return {str(k): str(v) for k, v in data.get("accounts", {}).items()}
+    return read_json(path, Accounts, "remove it to generate new passwords (then provision the servers again)").accounts
+
+
+def write_accounts(folder: Path, passwords: dict[str, str]) -> None:
+    write_atomic(folder / SECRETS, Accounts(accounts=passwords).model_dump_json(indent=2) + "\n", mode=0o600)
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def read_json(path: Path, model: type[Model], hint: str) -> Model:
+    """A file sgam wrote earlier, read back as `model`; unreadable or changed beyond use is a located BadInput."""
+    def bad(message: str, line: int | None = None, column: int | None = None) -> BadInput:
+        return BadInput(Diagnostic(Severity.error, "codegen-damaged", message, str(path), line, column, hint))
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise bad(f"cannot read it: {error}") from error
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as error:
+        first = error.errors()[0]
+        if first["type"] == "json_invalid":
+            at = re.search(r"line (\d+) column (\d+)", first["msg"])
+            raise bad(f"not JSON ({first['msg']})", *(map(int, at.groups()) if at else ())) from error
+        where = ".".join(str(part) for part in first["loc"]) or "the top level"
+        raise bad(f"not what sgam codegen writes: at {where}: {first['msg']}") from error
 
 
 PROSODY = """\

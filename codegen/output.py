@@ -12,9 +12,11 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from codegen import adapters, config, tables
-from codegen.plan import Plan
-from sgam.files import write_atomic, write_bytes_atomic
+from codegen.plan import Plan, module_name
+from sgam.files import write_all, write_atomic
 
 MANIFEST = "manifest.json"
 
@@ -23,7 +25,17 @@ MANIFEST = "manifest.json"
 class Written:
     folder: Path
     files: list[str] = field(default_factory=list)
-    kept_hooks: list[str] = field(default_factory=list)
+    kept_hooks: list[str] = field(default_factory=list)  # changed by their user: not overwritten
+    removed: list[str] = field(default_factory=list)  # an earlier generation's files this one no longer makes
+    left: list[str] = field(default_factory=list)  # such files changed by hand since: kept, no longer used
+    replaced: list[str] = field(default_factory=list)  # generated files changed by hand since: written anew
+
+
+class Recorded(BaseModel):
+    """What the manifest of an earlier generation says it wrote: path -> hash (the rest is for readers)."""
+
+    files: dict[str, str] = {}
+    hooks: dict[str, str] = {}
 
 
 def _sha(data: bytes) -> str:
@@ -40,7 +52,7 @@ def render(plan: Plan) -> tuple[dict[str, bytes], dict[str, bytes]]:
     hooks = {}
     files[f"adapters/{adapters.PACKAGE}"] = adapters.package_init(plan).encode()
     for actor in plan.actors:
-        module = adapters.module_name(actor)
+        module = module_name(actor)
         files[f"adapters/{module}.py"] = adapters.adapter_module(plan, actor).encode()
         hooks[f"adapters/hooks_{module}.py"] = adapters.hooks_module(plan, actor).encode()
     for domain in plan.domains:
@@ -57,8 +69,8 @@ def manifest(plan: Plan, files: dict[str, bytes], hooks: dict[str, bytes]) -> st
         "domains": plan.domains,
         "actors": {
             a.id: {"jid": a.jid, "resource": "sgam", "roles": list(a.roles),
-                   "adapter": f"adapters/{adapters.module_name(a.id)}.py",
-                   "hooks": f"adapters/hooks_{adapters.module_name(a.id)}.py",
+                   "adapter": f"adapters/{module_name(a.id)}.py",
+                   "hooks": f"adapters/hooks_{module_name(a.id)}.py",
                    "allow": {b: plan.allowed(a.id, b) for b in ("openadr", "iec61850") if plan.allowed(a.id, b)}}
             for a in plan.actors.values()
         },
@@ -79,25 +91,47 @@ def manifest(plan: Plan, files: dict[str, bytes], hooks: dict[str, bytes]) -> st
 
 
 def write(plan: Plan, out: Path) -> Written:
-    """Write the plan's platform under out/<use case>; hooks the user changed stay as they are."""
+    """Write the plan's platform under out/<use case>; hooks the user changed stay as they are.
+
+    Everything is read and decided before the first file is written, so a damaged manifest or
+    secrets file stops the run with the folder as it was. Files an earlier generation wrote and
+    this one no longer makes (an actor that left the platform) are removed, unless changed since.
+    """
     folder = out / plan.usecase
     files, hooks = render(plan)
     old = folder / MANIFEST
-    recorded = json.loads(old.read_text(encoding="utf-8")).get("hooks", {}) if old.is_file() else {}
-    written = Written(folder)
-    for path, data in files.items():
-        write_bytes_atomic(folder / path, data)
-        written.files.append(path)
-    for path, data in hooks.items():
-        target = folder / path
-        if target.is_file() and _sha(target.read_bytes()) not in (recorded.get(path), _sha(data)):
-            written.kept_hooks.append(path)
-            continue
-        write_atomic(target, data.decode())
-        written.files.append(path)
-    secrets_file = folder / config.SECRETS
+    recorded = config.read_json(old, Recorded, "remove it: the next run writes it anew and keeps every hooks "
+                                "file that differs from the generated one") if old.is_file() else Recorded()
     passwords = config.accounts(plan, config.read_accounts(folder))
-    write_atomic(secrets_file, json.dumps({"accounts": passwords}, indent=2) + "\n", mode=0o600)
+    written = Written(folder)
+    fresh = dict(files)
+    written.replaced = [path for path, data in files.items() if _changed(folder, path, recorded.files, data)]
+    for path, data in hooks.items():
+        if _changed(folder, path, recorded.hooks, data):
+            written.kept_hooks.append(path)
+        else:
+            fresh[path] = data
+    for path, sha in sorted({**recorded.files, **recorded.hooks}.items()):
+        target = folder / path
+        if path in files or path in hooks or not _inside(path) or not target.is_file():
+            continue
+        (written.removed if _sha(target.read_bytes()) == sha else written.left).append(path)
+    write_all((folder / path, data) for path, data in fresh.items())
+    written.files.extend(fresh)
+    config.write_accounts(folder, passwords)
+    for path in written.removed:
+        (folder / path).unlink()
     write_atomic(old, manifest(plan, files, hooks))
     written.files.append(MANIFEST)
     return written
+
+
+def _changed(folder: Path, path: str, recorded: dict[str, str], generated: bytes) -> bool:
+    """Whether the file at `path` was changed by its user: neither as last generated nor as now."""
+    target = folder / path
+    return target.is_file() and _sha(target.read_bytes()) not in (recorded.get(path), _sha(generated))
+
+
+def _inside(path: str) -> bool:
+    """A recorded path names a file in the folder (a hand-edited manifest must not reach outside it)."""
+    return not Path(path).is_absolute() and ".." not in Path(path).parts

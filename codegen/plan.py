@@ -5,10 +5,11 @@ and nothing else. The rules it applies:
 
 * **On the platform.** An actor is on the platform when a component hosts it and one of that
   component's links names XMPP (IETF RFC 6120 in the catalog) and a binding: IEC 62746-10-1
-  (OpenADR 2.0b) or IEC 61850-8-2. Its JID is ``<actor id>@<organisation>``.
-* **Roles.** On an OpenADR link the VTN is the end that produces a step carrying
-  oadrDistributeEvent, or else the end that receives oadrCreatePartyRegistration /
-  oadrQueryRegistration; the other end is the VEN. On an IEC 61850-8-2 link the server is the
+  (OpenADR 2.0b) or IEC 61850-8-2. Its JID is ``<actor id>@<organisation>``, in lower case as
+  XMPP servers spell it; the organisation must be a DNS name.
+* **Roles** come from the steps that move information (the others are never played). On an
+  OpenADR link the VTN is the end that produces a step carrying oadrDistributeEvent, or else the
+  end that receives oadrCreatePartyRegistration / oadrQueryRegistration; the other end is the VEN. On an IEC 61850-8-2 link the server is the
   end that receives CHANGE, EXECUTE or CANCEL steps or produces REPORT steps; the other end is the
   client. A link where neither or both ends qualify is an error.
 * **Messages of a step.** OpenADR: the oadr* payload names in its information's data models,
@@ -26,13 +27,17 @@ and nothing else. The rules it applies:
   are listed with the reason, never counted as passed.
 * **Errors** (codegen and run stop, exit 2): a step between two hosted actors that no link joins;
   information on an IEC 61850 step with no IEC 61850 representation (no row, no ACSI service);
-  information on an OpenADR step that names no OpenADR payload; a link whose roles cannot be told.
+  information on an OpenADR step that names no OpenADR payload; a link whose roles cannot be told;
+  an actor with both roles of one binding (the runtime serves one per endpoint); an organisation
+  that is no DNS name; two actors that would share a JID or an adapter module; IEC 61850 data of
+  a server that no shipped data model holds.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cache
 
 from codegen import bindings
 from codegen.bindings import OPENADR, XMPP
@@ -42,11 +47,13 @@ from sgam.linking import Mention, StandardLinks
 from sgam.loader import Document
 from sgam.models import Information, Step, UseCase
 from sgam.platform.conversion import ConversionTable, load_table
+from sgam.platform.iec61850.datamodel import SHIPPED, shipped_model
 from sgam.resolve import Scope, library_index
 from sgam.workspace import Workspace
 
 ERROR, WARNING = Severity.error, Severity.warning
 RESOURCE = "sgam"  # the XMPP resource every adapter binds
+DOMAIN = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")  # RFC 1123 labels
 CONTROL_SERVICES = {Service.CHANGE, Service.EXECUTE, Service.CANCEL}
 
 
@@ -56,10 +63,11 @@ class Actor:
     name: str
     domain: str
     roles: tuple[str, ...]  # e.g. ("ven", "client")
+    model: str = ""  # the shipped IEC 61850 model a server hosts (sgam/platform/models/<model>.json)
 
     @property
     def jid(self) -> str:
-        return f"{self.id}@{self.domain}"
+        return f"{self.id.lower()}@{self.domain}"  # as the server spells it: localparts are case-folded too
 
     @property
     def full_jid(self) -> str:
@@ -130,9 +138,14 @@ class Plan:
         return sorted({actor.domain for actor in self.actors.values()})
 
     def allowed(self, actor: str, binding: str) -> list[str]:
-        """Bare JIDs that may call `actor` on `binding`: its peers over the links (sec-allowlist)."""
+        """Bare JIDs that may call `actor` on `binding`: its peers over the links (sec-allowlist).
+
+        A VEN's is the one VTN it serves (the runtime's VEN serves one per endpoint: the first by id).
+        """
         peers = {c.calling if c.serving == actor else c.serving for c in self.connections
                  if c.binding == binding and actor in (c.serving, c.calling)}
+        if binding == "openadr" and "ven" in self.actors[actor].roles:
+            peers = set(self.peers(actor, binding, "vtn")[:1])
         return sorted(self.actors[peer].jid for peer in peers)
 
     def peers(self, actor: str, binding: str, role: str) -> list[str]:
@@ -155,12 +168,15 @@ class Plan:
 # --- building the plan ----------------------------------------------------------------------------
 
 
-def build_plans(workspace: Workspace) -> tuple[list[Plan], list[Diagnostic]]:
-    """A plan for every use case that puts at least one actor on the platform, and the problems found."""
+def build_plans(workspace: Workspace, usecase: str | None = None) -> tuple[list[Plan], list[Diagnostic]]:
+    """A plan for every use case (or the one named) that puts at least one actor on the platform, and the
+    problems found: in the use case's file or in the library files it draws on."""
     library, _ = library_index(workspace.repo)
     table = load_table()
     plans, problems = [], []
     for document in workspace.repo.usecases:
+        if usecase is not None and document.model.id != usecase:
+            continue
         plan, found = _Builder(document, Scope.of(document, library)[0], workspace.links, table).build()
         problems.extend(found)
         if plan.actors:
@@ -189,23 +205,29 @@ class _Builder:
             return plan, self.problems
         self.rows = {info.id: self._rows(index, info) for index, info in enumerate(uc.information)}
         roles = self._roles(bound)
+        actor_roles: dict[str, dict[str, str]] = {}  # actor -> role -> the first link that gives it
         for (link, _), (binding, serving, calling) in roles.items():
-            plan.connections.append(Connection(link, binding, serving, calling))
-        actor_roles: dict[str, list[str]] = {}
-        for c in plan.connections:
-            first, second = bindings.ROLES[c.binding]
-            actor_roles.setdefault(c.serving, []).append(first)
-            actor_roles.setdefault(c.calling, []).append(second)
+            if self._one_role_per_binding(Connection(link, binding, serving, calling), actor_roles):
+                plan.connections.append(Connection(link, binding, serving, calling))
         for actor_id, its_roles in sorted(actor_roles.items()):
             element = self.scope.get(actor_id)
             assert element is not None
             actor = element.model
-            plan.actors[actor_id] = Actor(actor_id, actor.name, actor.organisation, tuple(dict.fromkeys(its_roles)))
+            domain = actor.organisation.lower()  # XMPP domains are case-insensitive; servers and peers say them so
+            if not DOMAIN.fullmatch(domain):
+                self.problems.append(element.document.diagnostic(
+                    ERROR, "codegen-domain", f"organisation {actor.organisation!r} of actor {actor_id!r} is no DNS "
+                    "name, so it cannot be the actor's XMPP domain", (*element.path, "organisation"),
+                    "name the organisation by a domain such as 'customer.example' (letters, digits, '-' and dots)"))
+            plan.actors[actor_id] = Actor(actor_id, actor.name, domain, tuple(its_roles))
+        self._distinct_names(plan)
         for index, scenario in enumerate(uc.scenarios):
             plan.scenarios[scenario.id] = [
                 self._play(plan, scenario.id, ("scenarios", index, "steps", number), step)
                 for number, step in enumerate(scenario.steps)
             ]
+        for actor in [a for a in plan.actors.values() if "server" in a.roles]:
+            plan.actors[actor.id] = replace(actor, model=self._model_for(plan, actor))
         used = {info for plays in plan.scenarios.values() for play in plays if play.executable for info in play.information}
         plan.rows = [row for info in uc.information if info.id in used for row in self.rows[info.id]]
         plan.table = merged_table(self.table, plan)
@@ -230,7 +252,7 @@ class _Builder:
         votes: dict[tuple[str, frozenset[str]], set[str]] = {}
         for scenario in self.model.scenarios:
             for step in scenario.steps:
-                if not step.producer or not step.receiver or step.producer == step.receiver:
+                if not step.information or not step.producer or not step.receiver or step.producer == step.receiver:
                     continue
                 link = self._link_of(step.producer, step.receiver, bound)
                 if link is None:
@@ -252,6 +274,40 @@ class _Builder:
             [server] = serving
             roles[(link, pair)] = (bound[link], server, next(a for a in pair if a != server))
         return roles
+
+    def _distinct_names(self, plan: Plan) -> None:
+        """Two actors must not meet in one JID (case is ignored) or one adapter module ('-' and '.' become '_')."""
+        seen: dict[str, str] = {}
+        for actor in plan.actors.values():
+            for name in (actor.jid, f"adapters/{module_name(actor.id).lower()}.py"):
+                first = seen.setdefault(name, actor.id)
+                if first != actor.id:
+                    element = self.scope.get(actor.id)
+                    assert element is not None
+                    self.problems.append(element.document.diagnostic(
+                        ERROR, "codegen-names", f"actors {first!r} and {actor.id!r} would both be {name} on the "
+                        "platform", (*element.path, "id"), "rename one of them"))
+
+    def _one_role_per_binding(self, connection: Connection, actor_roles: dict[str, dict[str, str]]) -> bool:
+        """Give the connection's ends their roles, unless one already has the other role of the binding.
+
+        The runtime serves one role of a binding on an actor's endpoint (both would claim the
+        binding's namespace), so a VTN that is also a VEN, or an IEC 61850 server that is also a
+        client, cannot be generated.
+        """
+        first, second = bindings.ROLES[connection.binding]
+        ends = {connection.serving: (first, second), connection.calling: (second, first)}
+        for actor, (role, other) in ends.items():
+            if other in actor_roles.get(actor, {}):
+                index = next(i for i, link in enumerate(self.model.sgam.links) if link.id == connection.link)
+                self.problem(ERROR, "codegen-roles", f"{actor!r} would be the {role} on link {connection.link!r} and "
+                             f"the {other} on link {actor_roles[actor][other]!r}; an actor's endpoint runs one "
+                             f"{connection.binding} role, not both", ("sgam", "links", index, "id"),
+                             "give the second role to an actor of its own (a gateway hosted on the same component)")
+                return False
+        for actor, (role, _) in ends.items():
+            actor_roles.setdefault(actor, {}).setdefault(role, connection.link)
+        return True
 
     def _serving_end(self, binding: str, step: Step) -> str | None:
         if binding == "openadr":
@@ -423,6 +479,35 @@ class _Builder:
             return Play(**{**play.__dict__, "reason": f"the {role} {sent} on this platform"})
         return play
 
+    def _model_for(self, plan: Plan, actor: Actor) -> str:
+        """The shipped IEC 61850 model a server actor hosts; a located error when none holds its data.
+
+        Rule: among the shipped models that hold every LN.DO the actor's rows use, the one whose
+        name's last word (battery, pv) appears in the actor's id or name; else the smallest such model.
+        """
+        moved = {info for plays in plan.scenarios.values() for p in plays
+                 if p.executable and actor.id in (p.producer, p.receiver) for info in p.information}
+        used: dict[str, str] = {}  # LN.DO -> the first information that moves it
+        for info in self.model.information:
+            for row in self.rows[info.id] if info.id in moved else ():
+                if row.iec61850:
+                    used.setdefault(_data_object(row.iec61850), info.id)
+        models = shipped_objects()
+        covering = sorted((len(held), name) for name, held in models.items() if set(used) <= held)
+        if covering:
+            words = f"{actor.id} {actor.name}".lower().replace("-", " ").split()
+            return next((name for _, name in covering if name.split("_")[-1] in words), covering[0][1])
+        closest = max(sorted(models), key=lambda name: len(set(used) & models[name]))
+        for reference in sorted(set(used) - models[closest]):
+            index = next(i for i, info in enumerate(self.model.information) if info.id == used[reference])
+            items = [n for n, item in enumerate(self.model.information[index].items)
+                     if _data_object(item.iec61850 or "") == reference]
+            self.problem(ERROR, "codegen-model", f"server {actor.id!r} cannot host {reference}: the shipped IEC 61850 "
+                         f"model closest to its data ({closest}) has no such data object",
+                         ("information", index, *(("items", items[0], "iec61850") if items else ("id",))),
+                         f"use data objects of the shipped models in sgam/platform/models ({', '.join(sorted(models))})")
+        return ""
+
     def _unrepresented(self, step: Step, path: tuple[str | int, ...], what: str, hint: str) -> None:
         for info in step.information:
             if (info, what) in self.unrepresented:
@@ -437,6 +522,27 @@ _ROLE_HINTS = {
     "openadr": "let a step of the link carry oadrDistributeEvent from the VTN, or oadrCreatePartyRegistration to it",
     "iec61850": "the server receives CHANGE/EXECUTE steps or produces REPORT steps; check producer and receiver",
 }
+
+
+def module_name(actor: str) -> str:
+    """The Python module of an actor's adapter."""
+    return actor.replace("-", "_").replace(".", "_")
+
+
+def _data_object(reference: str) -> str:
+    """'LN.DO' of an 'LN.DO[.DA]' reference."""
+    return ".".join(reference.split(".")[:2])
+
+
+@cache
+def shipped_objects() -> dict[str, frozenset[str]]:
+    """The LN.DO each shipped IEC 61850 model holds, by model name."""
+    found = {}
+    for path in sorted(SHIPPED.glob("*.json")):
+        model = shipped_model(path.stem)
+        found[path.stem] = frozenset(f"{ln.name}.{do.name}" for ld in model.logical_devices
+                                     for ln in ld.logical_nodes for do in ln.data_objects)
+    return found
 
 
 def _acsi_for_row(row: Row, service: Service) -> tuple[str, ...]:
@@ -458,13 +564,21 @@ def _openadr_rows(table: ConversionTable) -> dict[str, str]:
 
 
 def merged_table(default: ConversionTable, plan: Plan) -> ConversionTable:
-    """The shipped table plus the rows a use case adds by hand (its `items:`), as one loadable table."""
+    """The shipped table plus the rows a use case adds by hand (its `items:`), as one loadable table.
+
+    A VTN sends a common name as the first signal row that has it, so the signals the use case's
+    events carry come first: its grid event named LOAD_CONTROL goes out as LOAD_CONTROL, not SIMPLE.
+    """
     data = default.model_dump(mode="json", exclude_none=True)
+    sent = dict.fromkeys(row.openadr for plays in plan.scenarios.values() for play in plays
+                         if play.executable and "oadrDistributeEvent" in play.messages
+                         for row in plan.rows if row.information in play.information and row.openadr)
+    rank = {element: number for number, element in enumerate(sent)}
+    data["openadr_signals"].sort(key=lambda s: rank.get(f"{s['signal_name']}/{s['signal_type']}", len(rank)))
     source = f"usecase:{plan.usecase}"
     added = [row for row in plan.rows if row.origin == "use case"]
-    if not added:
-        return default
-    data["sources"].append({"id": source, "title": f"use case {plan.usecase} ({plan.file}), items of its information"})
+    if added:
+        data["sources"].append({"id": source, "title": f"use case {plan.usecase} ({plan.file}), items of its information"})
     names = {p["name"] for p in data["points"]}
     references = {i["reference"]: i for i in data["iec61850"]}
     elements = {f"{s['signal_name']}/{s['signal_type']}": s for s in data["openadr_signals"]}

@@ -169,14 +169,23 @@ class LocalProsody(ProsodyProcess):
                  address: str = "127.0.0.1", hosts: Path | None = None,
                  ca: CertificateAuthority | None = None) -> None:
         super().__init__("sgam-run-", address)
-        self.domains = domains or plan.domains
-        self.port = free_port(address)
+        try:
+            self._provision(plan, accounts, domains or plan.domains, hosts, ca)
+        except BaseException:
+            shutil.rmtree(self.root, ignore_errors=True)  # nothing runs yet: the folder is all there is
+            raise
+
+    def _provision(self, plan: Plan, accounts: dict[str, str], domains: list[str], hosts: Path | None,
+                   ca: CertificateAuthority | None) -> None:
+        """Certificates, configuration and accounts in the server's folder."""
+        self.domains = domains
+        self.port = free_port(self.address)
         self.ca = ca or CertificateAuthority(self.root / "certs")
         cert, key = self.ca.issue("-".join(self.domains), dns_names(self.domains))
         settings = [
             f'data_path = "{self.root}/data"',
             f'log = {{ {{ levels = {{ min = "info" }}, to = "file", filename = "{self.log}" }} }}',
-            f'interfaces = {{ "{address}" }}',
+            f'interfaces = {{ "{self.address}" }}',
             f"c2s_ports = {{ {self.port} }}",
             f"s2s_ports = {{ {S2S_PORT if hosts else ''} }}",
             'limits = { c2s = { rate = "10mb/s"; burst = "10s" } }',

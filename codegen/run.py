@@ -27,6 +27,7 @@ import itertools
 import shutil
 import sys
 import tempfile
+import traceback
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
@@ -38,9 +39,11 @@ from typing import Self
 
 from codegen import adapters, bindings, config
 from codegen.adapter import Adapter
-from codegen.plan import Plan, Play
+from codegen.plan import Plan, Play, module_name
 from codegen.prosody import CertificateAuthority, LocalProsody, loopback_addresses
 from codegen.sequence import Arrow, sequence_svg
+from sgam.diagnostics import BadInput, Diagnostic
+from sgam.enums import Severity
 from sgam.platform import openadr
 from sgam.platform.iec61850 import acsi
 from sgam.platform.services import Event, EventStatus, Opt, Report
@@ -144,7 +147,7 @@ class RecordingEndpoint(Endpoint):
 
 def load_adapters(folder: Path, plan: Plan) -> dict[str, ModuleType]:
     """Import the generated adapter modules of `folder` (OUT/<use case>) as one package."""
-    package = f"sgam_platform_{adapters.module_name(plan.usecase)}"
+    package = f"sgam_platform_{module_name(plan.usecase)}"
     for name in [n for n in sys.modules if n == package or n.startswith(f"{package}.")]:
         del sys.modules[name]  # another folder's copy, or this one before it was regenerated
     init = folder / "adapters" / adapters.PACKAGE
@@ -153,7 +156,31 @@ def load_adapters(folder: Path, plan: Plan) -> dict[str, ModuleType]:
     module = importlib.util.module_from_spec(spec)
     sys.modules[package] = module
     spec.loader.exec_module(module)
-    return {actor: importlib.import_module(f"{package}.{adapters.module_name(actor)}") for actor in plan.actors}
+    loaded = {}
+    for actor in plan.actors.values():
+        hooks = folder / "adapters" / f"hooks_{module_name(actor.id)}.py"
+        try:
+            loaded[actor.id] = importlib.import_module(f"{package}.{module_name(actor.id)}")
+        except Exception as error:  # the user's hooks file is the usual cause: say where it broke
+            raise BadInput(_broken(error, hooks)) from error
+        hooks_module = loaded[actor.id].hooks
+        missing = [name for role in actor.roles for name in adapters.HOOKS[role] if not hasattr(hooks_module, name)]
+        if missing:
+            raise BadInput(Diagnostic(Severity.error, "hooks", f"{', '.join(missing)} missing: the adapter of "
+                                      f"{actor.id!r} ({', '.join(actor.roles)}) calls it", str(hooks),
+                                      hint="put it back (remove the file and run `sgam codegen` for the default)"))
+    return loaded
+
+
+def _broken(error: Exception, hooks: Path) -> Diagnostic:
+    """Where importing a generated adapter failed: the line of the file (a hooks file, usually) that raised."""
+    if isinstance(error, SyntaxError):
+        where, line, column = error.filename or str(hooks), error.lineno, error.offset
+    else:
+        frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename).parent == hooks.parent]
+        where, line, column = (frames[-1].filename, frames[-1].lineno, 1) if frames else (str(hooks), None, None)
+    return Diagnostic(Severity.error, "hooks", f"the adapter does not import: {type(error).__name__}: {error}", where,
+                      line, column, "fix the file, or remove it and run `sgam codegen` to write the default again")
 
 
 @dataclass
@@ -191,26 +218,31 @@ class Platform:
             for actor in self.plan.actors.values():
                 server = self.servers[actor.domain].server
                 endpoint = RecordingEndpoint(Account(actor.jid, self.accounts[actor.jid]), server, self.trace, jids)
+                self.endpoints[actor.id] = endpoint  # stopped on the way out even if its start is interrupted
                 await endpoint.start()
-                self.endpoints[actor.id] = endpoint
                 self.adapters[actor.id] = modules[actor.id].start(endpoint)
             for adapter in self.adapters.values():
                 await adapter.start()
-        except BaseException:
-            await self.__aexit__(None, None, None)
+        except BaseException as error:
+            await self.__aexit__(type(error), error, None)
             raise
         return self
 
-    async def __aexit__(self, *_: object) -> None:
-        await self._settle()
-        for adapter in self.adapters.values():
-            await adapter.stop()
-        for endpoint in self.endpoints.values():
-            await endpoint.stop()
-        for prosody in {id(p): p for p in self.servers.values()}.values():
-            prosody.close()
-        if self._shared is not None:
-            shutil.rmtree(self._shared, ignore_errors=True)
+    async def __aexit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        """Stop the adapters and endpoints, then the servers: those always, even if stopping the rest fails
+        or is itself interrupted (Ctrl-C stops Prosody too, and cancels this task once more)."""
+        try:
+            if kind is None:
+                await self._settle()
+            for adapter in self.adapters.values():
+                await adapter.stop()
+            for endpoint in self.endpoints.values():
+                await endpoint.stop()
+        finally:
+            for prosody in {id(p): p for p in self.servers.values()}.values():
+                prosody.close()
+            if self._shared is not None:
+                shutil.rmtree(self._shared, ignore_errors=True)
 
     async def _settle(self, quiet: float = 0.2, longest: float = 3.0) -> None:
         """Let exchanges in flight (a report sent on a last change) finish before the endpoints stop."""
@@ -328,7 +360,7 @@ class Platform:
         elif request == "oadrDistributeEvent":
             await self._distribute(actor, peer, cancel=play.service == "CANCEL")
         elif request == "oadrCreateReport":
-            await self._subscribe_telemetry(actor, peer)
+            await self._subscribe_telemetry(actor, peer, again=True)
         elif request == "oadrUpdateReport":
             await self._subscribe_telemetry(peer, actor)
             await self._measure(actor)
@@ -366,8 +398,9 @@ class Platform:
         assert self._event is not None
         return self._event
 
-    async def _subscribe_telemetry(self, vtn: str, ven: str) -> None:
-        if ven in self._subscribed:
+    async def _subscribe_telemetry(self, vtn: str, ven: str, again: bool = False) -> None:
+        """The VTN subscribes to the VEN's telemetry: once as a presupposed exchange, `again` when a step is it."""
+        if ven in self._subscribed and not again:
             return
         await self._ensure_registered(ven)
         role = self.adapters[vtn].vtn
@@ -412,7 +445,7 @@ class Platform:
                 if row.fc == "CO":
                     await names.cancel(peer, name)
         elif request == "SetURCBValues":
-            await self._follow(client, server)
+            await self._follow(client, server, again=True)
         elif request == "Report":
             await self._follow(client, server)
             device = self.adapters[server].server
@@ -422,10 +455,10 @@ class Platform:
         else:
             raise NotImplementedError(f"sgam run cannot play {request} yet")
 
-    async def _follow(self, client: str, server: str) -> None:
-        """The client follows the server's measurement reports into its store for that server."""
+    async def _follow(self, client: str, server: str, again: bool = False) -> None:
+        """The client follows the server's measurement reports into its store for that server (see again above)."""
         key = f"{client}->{server}"
-        if key in self._subscribed:
+        if key in self._subscribed and not again:
             return
         adapter = self.adapters[client]
         assert adapter.names is not None and adapter.stores is not None

@@ -405,9 +405,7 @@ def _publish(paths: tuple[Path, ...], catalog_dirs: tuple[Path, ...], out: Path,
                    "check the Graphviz installation (`dot -V`), and report it if dot works", err=True)
         return INTERNAL
     except OSError as exc:
-        click.echo(f"{exc.filename or out}: error[unwritable]: cannot write: {exc.strerror}\n    hint: give a path "
-                   "you may write to (-o)", err=True)
-        return BAD_INPUT
+        return _unwritable(exc, out, what, "a path you may write to (-o)")
     if as_json:
         click.echo(json.dumps({"written": [str(p) for p in written]}, indent=2))
     elif not quiet:
@@ -514,9 +512,7 @@ def import_(files: tuple[Path, ...], folder: Path, as_json: bool, quiet: bool) -
     try:
         written = write_usecases(run, folder)
     except OSError as exc:
-        click.echo(f"{folder}: error[unwritable]: cannot write the use cases: {exc.strerror}\n    hint: give a "
-                   "folder you may write to (-o DIR)", err=True)
-        return BAD_INPUT
+        return _unwritable(exc, folder, "the use cases", "a folder you may write to (-o DIR)")
     if as_json:
         click.echo(json.dumps({
             "written": [str(p) for p in written],
@@ -561,12 +557,18 @@ def export_(paths: tuple[Path, ...], output: Path, catalog_dirs: tuple[Path, ...
         click.echo(exc.diagnostic.format(), err=True)
         return BAD_INPUT
     except OSError as exc:
-        click.echo(f"{output}: error[unwritable]: cannot write: {exc.strerror}\n    hint: give a path you may write "
-                   "to (-o FILE)", err=True)
-        return BAD_INPUT
+        return _unwritable(exc, output, "the export", "a path you may write to (-o FILE)")
     if not quiet:
         click.echo(f"wrote {output}: {len(repo.usecases)} use case(s)", err=True)
     return OK
+
+
+def _unwritable(exc: OSError, output: Path, what: str, where: str) -> int:
+    """Say which file could not be written, and why; the status of bad input."""
+    place = str(exc.filename or output)
+    click.echo(Diagnostic(Severity.error, "unwritable", f"cannot write {what}: {exc.strerror}", place,
+                          hint=f"give {where}").format(), err=True)
+    return BAD_INPUT
 
 
 def _plans(workspace: Workspace, quiet: bool, usecase: str | None = None) -> list[Any] | None:
@@ -575,11 +577,7 @@ def _plans(workspace: Workspace, quiet: bool, usecase: str | None = None) -> lis
 
     if _usable(workspace, quiet) is None:
         return None
-    plans, problems = build_plans(workspace)
-    if usecase is not None:
-        files = {d.source.name for d in workspace.repo.usecases if d.model.id == usecase}
-        plans = [p for p in plans if p.usecase == usecase]
-        problems = [d for d in problems if d.file in files]
+    plans, problems = build_plans(workspace, usecase)
     errors, _ = _counts(problems)
     _report(problems if errors or not quiet else [], err=True)
     if errors:
@@ -589,11 +587,28 @@ def _plans(workspace: Workspace, quiet: bool, usecase: str | None = None) -> lis
 
 
 def _write_platform(plan: Any, output: Path) -> Any:
+    """Write one plan's platform and say what was kept or removed; None after showing why it could not be written."""
     from codegen.output import write
 
-    written = write(plan, output)
+    try:
+        written = write(plan, output)
+    except BadInput as exc:
+        click.echo(exc.diagnostic.format(), err=True)
+        return None
+    except OSError as exc:
+        _unwritable(exc, output, "the platform", "an output folder you may write to (-o DIR)")
+        return None
     for hook in written.kept_hooks:
         click.echo(f"{written.folder / hook}: kept (you changed it; the generated version is not written)", err=True)
+    for path in written.replaced:
+        click.echo(f"{written.folder / path}: written anew; it had been changed by hand (application code belongs in "
+                   "the hooks files, which are kept)", err=True)
+    for path in written.removed:
+        click.echo(f"{written.folder / path}: removed (an earlier generation wrote it; this one no longer does)",
+                   err=True)
+    for path in written.left:
+        click.echo(f"{written.folder / path}: left in place but no longer used (changed since an earlier generation "
+                   "wrote it; this one no longer does)", err=True)
     return written
 
 
@@ -615,8 +630,11 @@ def codegen(paths: tuple[Path, ...], output: Path, catalog_dirs: tuple[Path, ...
     done = []
     for plan in plans:
         written = _write_platform(plan, output)
+        if written is None:
+            return BAD_INPUT
         done.append({"usecase": plan.usecase, "folder": str(written.folder), "files": written.files,
-                     "kept_hooks": written.kept_hooks, "actors": sorted(plan.actors)})
+                     "kept_hooks": written.kept_hooks, "replaced": written.replaced, "removed": written.removed,
+                     "left": written.left, "actors": sorted(plan.actors)})
     if as_json:
         click.echo(json.dumps(done, indent=2))
     elif not quiet:
@@ -632,7 +650,8 @@ def codegen(paths: tuple[Path, ...], output: Path, catalog_dirs: tuple[Path, ...
 @click.argument("usecase")
 @click.option("--scenario", "-s", "scenarios", multiple=True, help="Play only this scenario (repeatable).")
 @output_option
-@click.option("--timeout", default=10.0, show_default=True, help="Seconds to wait for each step's stanza.")
+@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Seconds to wait for each step's stanza.")
 @click.option("--federated", is_flag=True,
               help="One Prosody per organisation's domain, each on its own loopback address, joined by s2s.")
 @catalog_option
@@ -676,10 +695,17 @@ def run_(usecase: str, scenarios: tuple[str, ...], output: Path, timeout: float,
         click.echo(f"error: no scenario {unknown[0]!r} in {plan.usecase}; {did_you_mean(unknown[0], plan.scenarios)}"
                    f"known: {', '.join(plan.scenarios)}", err=True)
         return BAD_INPUT
-    folder = _write_platform(plan, output).folder
+    written = _write_platform(plan, output)
+    if written is None:
+        return BAD_INPUT
+    folder = written.folder
     chosen_scenarios = list(scenarios or plan.scenarios)
     with _step_progress(quiet or as_json, sum(len(plan.scenarios[s]) for s in chosen_scenarios)) as advance:
-        runs = asyncio.run(run_scenarios(plan, folder, chosen_scenarios, timeout, federated, advance))
+        try:
+            runs = asyncio.run(run_scenarios(plan, folder, chosen_scenarios, timeout, federated, advance))
+        except BadInput as exc:  # the generated adapters do not load (a hooks file the user changed, mostly)
+            click.echo(exc.diagnostic.format(), err=True)
+            return BAD_INPUT
     results = {scenario: run.results for scenario, run in runs.items()}
     failed = sum(r.outcome == "failed" for items in results.values() for r in items)
     for scenario, run in runs.items():

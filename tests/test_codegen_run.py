@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -68,6 +69,21 @@ def test_an_unknown_scenario_is_bad_input(sgam, tmp_path: Path) -> None:
     result = sgam("run", SEED, "-o", tmp_path, "--scenario", "sc-dr-evnt")
     assert result.status == 2
     assert "did you mean 'sc-dr-event'?" in result.err
+
+
+def test_a_timeout_that_is_not_positive_is_bad_input(sgam, tmp_path: Path) -> None:
+    result = sgam("run", SEED, "-o", tmp_path, "--timeout", "-1")
+    assert result.status == 2 and "Invalid value for '--timeout'" in result.err
+    assert not (tmp_path / "ems-demand-response").exists()
+
+
+def test_scenarios_conform_in_any_order(sgam, tmp_path: Path) -> None:
+    # The cancellation first makes the report subscriptions it presupposes; the enrolment's own subscription
+    # steps must still be played (not skipped as done before) to be observed.
+    result = sgam("run", SEED, "-o", tmp_path, "-s", "sc-cancel", "-s", "sc-enrolment", "--json", "--timeout", "3")
+    assert result.status == 0, result.out
+    steps = {step["step"]: step for step in json.loads(result.out)["scenarios"]["sc-enrolment"]}
+    assert [steps[n]["observed"] for n in ("7", "10", "11")] == ["oadrCreatedReport", "SetURCBValues", "SetURCBValues"]
 
 
 @pytest.fixture(scope="module")
@@ -164,11 +180,12 @@ def test_a_generated_adapter_runs_as_its_own_process(plan: Plan, tmp_path: Path)
 
 def test_a_generated_adapter_without_its_password_exits_2_with_a_hint(plan: Plan, tmp_path: Path) -> None:
     folder = write(plan, tmp_path).folder
-    (folder / "secrets" / "accounts.json").write_text('{"accounts": {}}')
-    result = subprocess.run([sys.executable, "-m", "adapters.vtn", "--ca", "ca.pem"], cwd=folder,
-                            capture_output=True, text=True, check=False)
-    assert result.returncode == 2
-    assert "no password for vtn@aggregator.example" in result.stderr and "sgam codegen" in result.stderr
+    for accounts in ('{"accounts": {}}', '{"accounts": ["vtn@aggregator.example"]}', '["not", "an", "object"]'):
+        (folder / "secrets" / "accounts.json").write_text(accounts)
+        result = subprocess.run([sys.executable, "-m", "adapters.vtn", "--ca", "ca.pem"], cwd=folder,
+                                capture_output=True, text=True, check=False)
+        assert result.returncode == 2, result.stderr
+        assert "no password for vtn@aggregator.example" in result.stderr and "sgam codegen" in result.stderr
 
 
 def test_a_stanza_about_other_data_does_not_pass_a_step(plan: Plan, tmp_path: Path) -> None:
@@ -239,3 +256,99 @@ def test_the_ems_hook_acts_on_its_ders_while_it_answers_the_event(plan: Plan, tm
             assert pv is not None and pv.value("PVDER/DWMX1.WMaxSptPct.setMag.f") == 100.0
 
     asyncio.run(scenario())
+
+
+def test_an_organisation_written_in_capitals_runs_as_the_lower_case_domain_the_server_uses(sgam, tmp_path: Path) -> None:
+    shutil.copy(REPO / "usecases" / "library.yaml", tmp_path)
+    variant = tmp_path / "ems-demand-response.yaml"
+    variant.write_text(SEED.read_text().replace("organisation: customer.example", "organisation: Customer.Example"))
+    result = sgam("run", variant, "-o", tmp_path / "out", "--scenario", "sc-dr-event", "--json", "--timeout", "3")
+    assert result.status == 0, result.out + result.err
+    steps = {step["step"]: step for step in json.loads(result.out)["scenarios"]["sc-dr-event"]}
+    assert (steps["8"]["outcome"], steps["8"]["observed"]) == ("passed", "Report")  # the allow-lists know the sender
+    manifest = json.loads((tmp_path / "out" / "ems-demand-response" / "manifest.json").read_text())
+    assert manifest["actors"]["battery-der"]["jid"] == "battery-der@customer.example"
+
+
+def test_a_vtn_sends_the_signal_its_use_case_names_for_an_event(sgam, tmp_path: Path) -> None:
+    # The DSO's grid event is 'oadrDistributeEvent (LOAD_CONTROL x-loadControlCapacity)'; the shipped table also
+    # has SIMPLE for the same common name (and lists it first), which the seed's events use.
+    usecase = REPO / "usecases" / "flexibility-traffic-light.yaml"
+    result = sgam("run", usecase, "-o", tmp_path, "--scenario", "sc-red", "--json", "--timeout", "3")
+    assert result.status == 0, result.out + result.err
+    steps = {step["step"]: step for step in json.loads(result.out)["scenarios"]["sc-red"]}
+    for number in ("5", "10"):  # the event, and its end
+        assert (steps[number]["outcome"], steps[number]["about"]) == ("passed", ["LOAD_CONTROL"]), steps[number]
+
+
+@pytest.mark.parametrize("federated", [False, True])
+def test_interrupted_twice_the_run_still_stops_its_servers_and_removes_their_folders(plan: Plan, tmp_path: Path,
+                                                                                       federated: bool) -> None:
+    # Ctrl-C cancels the run; a second Ctrl-C (or Prosody, which Ctrl-C stops too, failing the cleanup's first
+    # step) interrupts the cleanup itself. The servers must stop and their temporary folders go all the same.
+    folder = write(plan, tmp_path).folder
+    platform = Platform(plan, folder, timeout=3, federated=federated)
+    entered = asyncio.Event()
+
+    async def run() -> None:
+        async with platform:
+            entered.set()
+            await asyncio.sleep(3600)
+
+    async def scenario() -> None:
+        task = asyncio.create_task(run())
+        await entered.wait()
+        folders = [p.root for p in platform.servers.values()] + ([platform._shared] if federated else [])
+        assert all(f is not None and f.is_dir() for f in folders)
+        pids = [p._process.pid for p in platform.servers.values() if p._process is not None]
+        task.cancel()
+        await asyncio.sleep(0.05)  # the cleanup has begun
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert [f for f in folders if f is not None and f.exists()] == []
+        for pid in pids:
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+
+    asyncio.run(scenario())
+
+
+def test_a_server_that_cannot_be_provisioned_leaves_no_folder(plan: Plan, tmp_path: Path) -> None:
+    before = set(Path(tempfile.gettempdir()).glob("sgam-run-*"))
+    with pytest.raises(subprocess.CalledProcessError):  # prosodyctl refuses a user name with spaces
+        LocalProsody(plan, {"e m s@customer.example": "secret"})
+    assert set(Path(tempfile.gettempdir()).glob("sgam-run-*")) == before
+
+
+def test_a_hooks_file_that_does_not_load_is_located_bad_input(sgam, tmp_path: Path) -> None:
+    assert sgam("codegen", SEED, "-o", tmp_path, "-q").status == 0
+    hooks = tmp_path / "ems-demand-response" / "adapters" / "hooks_ems.py"
+    generated = hooks.read_text()
+    lines = len(generated.splitlines())
+    for change, expected in [
+        ("def on_event(:\n", f"{hooks}:{lines + 1}:14: error[hooks]: the adapter does not import: SyntaxError"),
+        ("\nLIMIT = 100 / 0\n", f"{hooks}:{lines + 2}:1: error[hooks]: the adapter does not import: ZeroDivisionError"),
+        ("\ndel value_for\n", f"{hooks}: error[hooks]: value_for missing: the adapter of 'ems' (ven, client) calls it"),
+    ]:
+        hooks.write_text(generated + change)
+        result = sgam("run", SEED, "-o", tmp_path, "--timeout", "3")
+        assert result.status == 2, result.err
+        assert expected in result.err, result.err
+        assert "internal error" not in result.err
+
+
+def test_a_use_case_run_by_id_stops_on_errors_in_the_library_it_draws_on(sgam, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "usecases").mkdir()
+    library = (REPO / "usecases" / "library.yaml").read_text()
+    ems = library.index("  - id: ems\n")
+    organisation = library.index("organisation: customer.example", ems)
+    (tmp_path / "usecases" / "library.yaml").write_text(
+        library[:organisation] + library[organisation:].replace("customer.example", "customer example", 1))
+    shutil.copy(SEED, tmp_path / "usecases")
+    monkeypatch.chdir(tmp_path)
+    result = sgam("run", "ems-demand-response", "-o", tmp_path / "out")
+    assert result.status == 2, result.err
+    assert "usecases/library.yaml:" in result.err and "error[codegen-domain]" in result.err
+    assert not (tmp_path / "out").exists()
