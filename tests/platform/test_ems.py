@@ -321,14 +321,15 @@ def test_an_event_ends_at_its_end_without_a_word_from_the_vtn_and_a_modification
     async def scenario() -> None:
         async with field_site(prosody) as f:
             writes = timed_writes(f.pv)
-            event = short_event("short", 1)
+            # 2 s: time enough for both versions to arrive before the first end, however busy the machine
+            event = short_event("short", 2)
             assert (await f.vtn.distribute(f.ems_peer, event)).opt is Opt.IN
             assert settings(f) == 2 * [(30.0, True)]  # applied on arrival
-            longer = replace(event, modification=1, duration=timedelta(seconds=2))
+            longer = replace(event, modification=1, duration=timedelta(seconds=3))
             assert (await f.vtn.distribute(f.ems_peer, longer)).opt is Opt.IN
             await until_settled(f, BEFORE)
             restored = [when for when, ref, value in writes if ref == f"PVDER/{LIMIT}" and value == 100.0]
-            assert len(restored) == 1 and restored[0] >= event.start + timedelta(seconds=2) - EARLY
+            assert len(restored) == 1 and restored[0] >= event.start + timedelta(seconds=3) - EARLY
             assert (f.ems._events, f.ems._baseline, f.ems._timers) == ({}, {}, {})
 
     run(scenario())
@@ -363,7 +364,7 @@ def test_a_restarted_ems_ends_an_event_at_its_end_or_at_start_when_the_end_passe
     async def scenario() -> None:
         async with field_site(prosody, state=tmp_path) as f:
             writes = timed_writes(f.pv)
-            event = short_event("across-a-restart", 1)
+            event = short_event("across-a-restart", 3)  # time enough for a restart on a busy machine
             assert (await f.vtn.distribute(f.ems_peer, event)).opt is Opt.IN
             await f.restart_ems()
             assert settings(f) == 2 * [(30.0, True)]  # the end is still to come
