@@ -162,3 +162,28 @@ def test_xml_elements_without_a_place_are_kept_where_they_were(sgam, tmp_path: P
     assert ("sgam:zone", "Field", "Sensor") in _custom(usecase)
     lines = sorted(d["line"] for d in report["diagnostics"] if d["code"] == "unknown-element")
     assert lines == [2, 4]
+
+
+def test_two_entries_with_one_name_get_two_ids_and_a_warning(sgam, tmp_path: Path, workbook) -> None:
+    sheet = workbook["IEC62559-2"]
+    sheet["E46"], sheet["E48"] = "Operator", "A second actor of the same name"
+    sheet["D82"], sheet["D83"] = "I1", "Response"
+    usecase, report = _import(sgam, tmp_path, workbook)
+    assert [a["id"] for a in usecase["actors"]] == ["Operator", "Aggregator", "Operator-2"]
+    assert [i["id"] for i in usecase["information"]] == ["I1", "I1-2"]
+    duplicates = [d for d in report["diagnostics"] if d["code"] == "duplicate-id"]
+    assert [d["file"].rpartition("[")[2] for d in duplicates] == ["IEC62559-2!E46]", "IEC62559-2!D82]"]
+    assert "imported as 'Operator-2'" in duplicates[0]["message"]
+
+
+def test_a_use_case_id_taken_by_an_earlier_file_is_renamed_with_a_warning(sgam, tmp_path: Path, workbook) -> None:
+    first, second = tmp_path / "first.xlsx", tmp_path / "second.xlsx"
+    workbook.save(first)
+    workbook.save(second)
+    result = sgam("import", first, second, "-o", tmp_path / "out", "--json")
+    assert result.status == 0, result.err
+    report = json.loads(result.out)
+    assert [Path(p).name for p in report["written"]] == ["UC-T.yaml", "UC-T-2.yaml"]
+    (duplicate,) = report["diagnostics"]
+    assert duplicate["code"] == "duplicate-id" and duplicate["file"] == f"{second} [IEC62559-2!C4]"
+    assert "imported as 'UC-T-2'" in duplicate["message"]

@@ -147,8 +147,13 @@ class Builder:
             self.custom.append({"key": key, "value": value, "reference": reference})
             self.summary.verbatim += 1
 
-    def new_id(self, text: str, prefix: str, key: str = "") -> str:
-        """The id an export gave the element, the source's id if valid, else one made from its text."""
+    def new_id(self, text: str, prefix: str, where: Where, key: str = "") -> str:
+        """The id an export gave the element, the source's id if valid, else one made from its text.
+
+        Ids are unique within the use case: a second entry with the same id or name (or a name that
+        makes the same id) gets `-2`, `-3` ... and a warning, since references by that id or name
+        mean the first.
+        """
         given = self.given_ids.get(key)
         if isinstance(given, str) and re.match(ID_PATTERN, given) and given not in self.ids:
             self.ids.add(given)
@@ -156,7 +161,12 @@ class Builder:
         base = text if re.match(ID_PATTERN, text) else slug(text)
         if not base or not base[0].isalpha():
             base = f"{prefix}-{base}" if base else prefix
-        return _claim(base, self.ids)
+        made = _claim(base, self.ids)
+        if made != base:
+            self.warn("duplicate-id", f"{text!r} gives the id {base!r}, which an earlier entry of this use case "
+                      f"already has; imported as {made!r} (what names {text!r} refers to the first)", where,
+                      "give each actor, scenario, information, requirement, KPI and reference its own id and name")
+        return made
 
     def missing(self, what: str) -> None:
         if what not in self.summary.missing:
@@ -175,7 +185,8 @@ class Builder:
             self._actor(actor)
         requirements = self._requirements()
         for info in d.information:
-            self._information(info.key, info.identifier, info.name, info.description, info.requirements)
+            self._information(info.key, info.identifier, info.name, info.description, info.requirements,
+                              info.where)
         scenarios = self._scenarios()
         data: dict[str, Any] = {
             "id": uc_id,
@@ -185,7 +196,7 @@ class Builder:
             "scope": d.scope,
             "objectives": d.objectives or [self._placeholder("1.3 objectives")],
             "narrative": {"short": d.short, "complete": d.complete},
-            "kpis": [{"id": self.new_id(k.identifier or k.name, "kpi"), "name": k.name or k.identifier,
+            "kpis": [{"id": self.new_id(k.identifier or k.name, "kpi", k.where), "name": k.name or k.identifier,
                       "description": k.description, "objectives": k.objectives} for k in d.kpis],
             "classification": {
                 "relations": [{"use_case": r, "kind": "related"} for r in d.relations],
@@ -263,7 +274,11 @@ class Builder:
             self.warn("id-changed", f"use-case id {written!r} is not a valid id; imported as {base!r}",
                       d.identifier.where, "ids start with a letter and hold letters, digits, '_', '.' and '-'")
             self.keep("1.1 ID", written)
-        return _claim(base, self.taken)
+        made = _claim(base, self.taken)
+        if made != base:
+            self.warn("duplicate-id", f"use-case id {base!r} is already taken by another use case of this import; "
+                      f"imported as {made!r}", d.identifier.where, "give each use case its own id (1.1 ID)")
+        return made
 
     def _area(self, texts: list[Text]) -> list[str]:
         """SGAM domains and zones to `sgam:` keys; other areas become the use case's application areas."""
@@ -329,7 +344,7 @@ class Builder:
         return {"title": title, "file": diagram.uri, "description": diagram.kind}
 
     def _reference(self, ref: DraftReference) -> dict[str, str]:
-        ref_id = self.new_id(ref.number or ref.name or ref.reference, "ref")
+        ref_id = self.new_id(ref.number or ref.name or ref.reference, "ref", ref.where)
         if ref.name and ref.reference and ref.name != ref.reference:
             self.keep("3.2 Name", ref.name, ref_id)
         return {"id": ref_id, "type": ref.type, "reference": ref.reference or ref.name, "status": ref.status,
@@ -338,7 +353,7 @@ class Builder:
     # --- actors ----------------------------------------------------------------------------
 
     def _actor(self, actor: DraftActor, added: bool = False) -> str:
-        actor_id = self.new_id(actor.name or actor.key, "actor", actor.key)
+        actor_id = self.new_id(actor.name or actor.key, "actor", actor.where, actor.key)
         kind = ACTOR_TYPES.get(_norm(actor.type))
         if kind is None:
             if actor.type.strip():
@@ -398,10 +413,10 @@ class Builder:
             if not category.items:
                 self.keep("6 Requirement category", f"{category.identifier} {category.name}: {category.description}")
                 continue
-            cat_id = self.new_id(category.identifier or category.name, "requirements")
+            cat_id = self.new_id(category.identifier or category.name, "requirements", category.where)
             items = []
             for item in category.items:
-                req_id = self.new_id(item.identifier or item.name, "req", item.key)
+                req_id = self.new_id(item.identifier or item.name, "req", category.where, item.key)
                 for key in (item.key, item.identifier, item.name, req_id):
                     if key:
                         self.requirement_keys.setdefault(_norm(key), req_id)
@@ -421,8 +436,8 @@ class Builder:
         return list(dict.fromkeys(found))
 
     def _information(self, key: str, identifier: str, name: str, description: str,
-                     requirements: list[str]) -> str:
-        info_id = self.new_id(identifier or name or key, "info", key)
+                     requirements: list[str], where: Where) -> str:
+        info_id = self.new_id(identifier or name or key, "info", where, key)
         self.info.append({"id": info_id, "name": name or identifier or info_id, "description": description,
                           "requirements": self._requirement_ids(requirements, info_id, "5 Requirement R-IDs")})
         for k in (key, identifier, name, info_id):
@@ -439,7 +454,7 @@ class Builder:
         self.summary.added["information"] += 1
         self.warn("unknown-information", f"information {text!r} is not in section 5; added as information", where,
                   "list every information exchanged in section 5 with its ID")
-        return self._information(text, text, text, "", [])
+        return self._information(text, text, text, "", [], where)
 
     # --- scenarios and steps ---------------------------------------------------------------
 
@@ -448,7 +463,7 @@ class Builder:
         for s in self.draft.scenarios:
             # An Excel 'No.' that is a valid id is the id (sgam writes scenario ids there); '1' is not.
             named = s.number if re.match(ID_PATTERN, s.number) else s.name or s.number or s.key
-            scenario_id = self.new_id(named, "scenario", s.key)
+            scenario_id = self.new_id(named, "scenario", s.where, s.key)
             primary = self.actor(s.primary_actor, s.where, "primary actor")
             scenarios[scenario_id] = {
                 "id": scenario_id, "name": s.name or s.number or scenario_id, "description": s.description,
@@ -468,7 +483,7 @@ class Builder:
             scenarios[scenario_id]["steps"] = self._steps(scenario_id, steps)
         if not scenarios:
             self.missing("4.1 scenario")
-            scenario_id = self.new_id("scenario", "scenario")
+            scenario_id = self.new_id("scenario", "scenario", self.draft.where)
             scenarios[scenario_id] = {"id": scenario_id, "name": PLACEHOLDER, "primary_actor": None,
                                       "triggering_event": "", "steps": []}
             self.summary.added["scenarios"] += 1
@@ -504,7 +519,7 @@ class Builder:
             return previous
         elif len(scenarios) >= 1:
             return next(iter(scenarios))
-        scenario_id = self.new_id(step.scenario or "scenario", "scenario")
+        scenario_id = self.new_id(step.scenario or "scenario", "scenario", step.where)
         self.summary.added["scenarios"] += 1
         scenarios[scenario_id] = {"id": scenario_id, "name": step.scenario or PLACEHOLDER, "primary_actor": None,
                                   "triggering_event": "", "steps": []}
