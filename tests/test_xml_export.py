@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
+import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from lxml import etree
 
 from sgam.files import examples_dir
@@ -73,3 +75,22 @@ def test_an_invalid_use_case_is_not_exported(sgam, tmp_path: Path) -> None:
 def test_an_unknown_export_format_is_bad_input(sgam, tmp_path: Path) -> None:
     result = sgam("export", EXAMPLES[0], "-o", tmp_path / "out.pdf")
     assert result.status == 2 and "error[file-type]" in result.err
+
+
+@pytest.mark.parametrize("suffix", [".xml", ".xlsx"])
+def test_a_control_character_neither_format_holds_is_bad_input_with_its_place(sgam, tmp_path: Path,
+                                                                              suffix: str) -> None:
+    """YAML holds any character as an escape; XML 1.0 and Excel hold no control character but tab and line ends."""
+    folder = tmp_path / "usecases"
+    shutil.copytree(examples_dir(), folder)
+    source = folder / EXAMPLES[0].name
+    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    data["scenarios"][0]["steps"][0]["description"] = "sent\x07 with a bell"
+    source.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    assert sgam("validate", folder).status == 0
+    target = tmp_path / f"out{suffix}"
+    result = sgam("export", folder, "-o", target)
+    assert result.status == 2, result.err
+    assert "error[unwritable-character]: scenarios.0.steps.0.description holds the character U+0007" in result.err
+    assert f"{source}:" in result.err and "Traceback" not in result.err
+    assert not target.exists()
