@@ -187,3 +187,12 @@ def test_a_use_case_id_taken_by_an_earlier_file_is_renamed_with_a_warning(sgam, 
     (duplicate,) = report["diagnostics"]
     assert duplicate["code"] == "duplicate-id" and duplicate["file"] == f"{second} [IEC62559-2!C4]"
     assert "imported as 'UC-T-2'" in duplicate["message"]
+
+
+def test_excel_escapes_in_cell_text_are_decoded(sgam, tmp_path: Path, workbook) -> None:
+    """Excel writes a carriage return as _x000D_ and a literal '_x' escape with its underscore as _x005F_."""
+    sheet = workbook["IEC62559-2"]
+    sheet["C18"] = "First line_x000D_\nsecond line"
+    sheet["C19"] = "The register _x005F_x0041_ as written"
+    usecase, _ = _import(sgam, tmp_path, workbook)
+    assert usecase["narrative"] == {"short": "First line\nsecond line", "complete": "The register _x0041_ as written"}

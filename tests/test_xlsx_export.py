@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -55,3 +56,19 @@ def test_text_that_looks_like_a_formula_stays_text(sgam, tmp_path: Path) -> None
     assert result.status == 0, result.err
     cell = openpyxl.load_workbook(target)["IEC62559-2"]["C14"]  # row 14: 'Scope'
     assert cell.data_type == "s" and cell.value == data["scope"]
+
+
+def test_text_that_looks_like_an_excel_escape_is_written_escaped_and_reads_back_as_itself(sgam, tmp_path: Path) -> None:
+    """Excel reads '_x0041_' in a cell as 'A' unless its underscore is written '_x005F_' (ECMA-376 ST_Xstring)."""
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["scope"] = "register _x0041_ and _x000D_ stay as written"
+    (tmp_path / "uc.yaml").write_text(yaml.safe_dump(data))
+    shutil.copy(examples_dir() / "library.yaml", tmp_path)
+    target = tmp_path / "uc.xlsx"
+    assert sgam("export", tmp_path / "uc.yaml", "-o", target).status == 0
+    cell = openpyxl.load_workbook(target)["IEC62559-2"]["C14"]
+    assert cell.value == "register _x005F_x0041_ and _x005F_x000D_ stay as written"
+    result = sgam("import", target, "-o", tmp_path / "back", "--json")
+    assert result.status == 0, result.err
+    back = yaml.safe_load(Path(json.loads(result.out)["written"][0]).read_text())
+    assert back["scope"] == data["scope"]

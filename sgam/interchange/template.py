@@ -14,6 +14,19 @@ SHEET = "IEC62559-2"
 CUSTOM_SHEET = "sgam custom information"  # section 8, which the template lacks
 DATA_SHEET = "sgam data"  # SGAM placement and other sgam-only data, as JSON
 SECTION = re.compile(r"^(\d(?:\.\d)?)\s+\D")  # a heading: '1.1 Name of use case', '2 Diagrams ...'
+# Cell text in .xlsx escapes characters XML cannot hold as _xHHHH_ (Excel writes a carriage return
+# as _x000D_), and an underscore that would start such an escape as _x005F_ (ECMA-376 ST_Xstring).
+# openpyxl neither decodes nor encodes these, so the reader and the writer do.
+ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
+LOOKS_ESCAPED = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
+
+
+def decode_cell_text(text: str) -> str:
+    return ESCAPED.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
+
+
+def encode_cell_text(text: str) -> str:
+    return LOOKS_ESCAPED.sub("_x005F_", text)
 
 
 class Row(NamedTuple):

@@ -37,7 +37,7 @@ from sgam.interchange.draft import (
     Text,
     Where,
 )
-from sgam.interchange.template import CUSTOM_SHEET, DATA_SHEET, SECTION, label_key, labels
+from sgam.interchange.template import CUSTOM_SHEET, DATA_SHEET, SECTION, decode_cell_text, label_key, labels
 
 FIRST_HEADING = label_key("1.1 Name of use case")
 LABELS = labels()
@@ -53,7 +53,7 @@ def _text(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).replace("\r\n", "\n").strip()
+    return decode_cell_text(str(value)).replace("\r\n", "\n").replace("\r", "\n").strip()
 
 
 @dataclass

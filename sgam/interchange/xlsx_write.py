@@ -21,7 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from sgam.interchange.build import EXTRA_KEY, IDS_KEY, PLACEMENT_KEY
 from sgam.interchange.carry import common_extra, shared_actors
-from sgam.interchange.template import CUSTOM_SHEET, DATA_SHEET, LAYOUT, SECTION, SHEET, row_of
+from sgam.interchange.template import CUSTOM_SHEET, DATA_SHEET, LAYOUT, SECTION, SHEET, encode_cell_text, row_of
 from sgam.models import Actor, UseCase
 
 FIRST_VALUE_COLUMN = 3  # C
@@ -32,7 +32,7 @@ def _put(sheet: Worksheet, row: int, column: int, value: Any) -> None:
     if value in ("", None):
         return
     cell = sheet.cell(row=row, column=column)
-    cell.value = value
+    cell.value = encode_cell_text(value) if isinstance(value, str) else value
     cell.alignment = WRAP
     if isinstance(value, str) and value.startswith("="):
         cell.data_type = "s"  # text, never a formula
