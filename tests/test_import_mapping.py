@@ -196,3 +196,14 @@ def test_excel_escapes_in_cell_text_are_decoded(sgam, tmp_path: Path, workbook) 
     sheet["C19"] = "The register _x005F_x0041_ as written"
     usecase, _ = _import(sgam, tmp_path, workbook)
     assert usecase["narrative"] == {"short": "First line\nsecond line", "complete": "The register _x0041_ as written"}
+
+
+def test_a_scenario_reference_that_names_no_scenario_is_kept_not_dropped(sgam, tmp_path: Path, workbook) -> None:
+    """Some workbooks use the row 'Reference to Scenario number' for other text (ACCEPT UC-11: requirements)."""
+    sheet = workbook["IEC62559-2"]
+    sheet["C79"], sheet["D79"] = "Needs a working meter", "Dispatch"
+    usecase, report = _import(sgam, tmp_path, workbook)
+    assert [s["number"] for s in usecase["scenarios"][0]["steps"]] == ["1", "2"]
+    assert ("4.2 Reference to Scenario number", "Needs a working meter", "Dispatch step 1") in _custom(usecase)
+    (warning,) = report["diagnostics"]
+    assert warning["code"] == "scenario-reference" and warning["file"].endswith("[IEC62559-2!C70]")

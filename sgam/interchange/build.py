@@ -541,6 +541,12 @@ class Builder:
 
     def _step(self, scenario_id: str, number: str, step: DraftStep) -> dict[str, Any]:
         owner = f"{scenario_id} step {number}"
+        reference = step.scenario_number.strip()
+        if reference and self.scenario_keys.get(_norm(reference)) != scenario_id:
+            self.keep("4.2 Reference to Scenario number", step.scenario_number, owner)
+            self.warn("scenario-reference", f"step {owner}: 'Reference to Scenario number' {reference[:40]!r} names no "
+                      "scenario of the overview (4.1); kept verbatim in custom information", step.where,
+                      "write the scenario's No. from section 4.1 there")
         service = step.service.strip().upper()
         if service not in Service.__members__:
             if service:
