@@ -207,3 +207,21 @@ def test_a_scenario_reference_that_names_no_scenario_is_kept_not_dropped(sgam, t
     assert ("4.2 Reference to Scenario number", "Needs a working meter", "Dispatch step 1") in _custom(usecase)
     (warning,) = report["diagnostics"]
     assert warning["code"] == "scenario-reference" and warning["file"].endswith("[IEC62559-2!C70]")
+
+
+def test_an_actor_grouping_description_of_the_usecase_dialect_is_kept(sgam, tmp_path: Path) -> None:
+    source = tmp_path / "uc.xml"
+    source.write_text(
+        "<UseCase><id>UC-X</id><name>Groupings</name>\n"
+        "  <ActorGrouping><name>Operation</name><description>Actors in the operation zone</description>\n"
+        "    <colour>blue</colour><Actor><id>a1</id><name>Sensor</name></Actor></ActorGrouping>\n"
+        "  <Scenario><id>s1</id><name>Measure</name><PrimaryActor><id>a1</id></PrimaryActor>\n"
+        "    <Step><number>1</number><name>Sample</name><service>REPORT</service></Step>\n"
+        "  </Scenario>\n</UseCase>\n")
+    result = sgam("import", source, "-o", tmp_path / "out", "--json")
+    assert result.status == 0, result.err
+    report = json.loads(result.out)
+    usecase = yaml.safe_load(Path(report["written"][0]).read_text())
+    assert ("3.1 Group description", "Actors in the operation zone", "Operation") in _custom(usecase)
+    assert ("colour", "blue", "Operation") in _custom(usecase)
+    assert [(d["code"], d["line"]) for d in report["diagnostics"]] == [("unknown-element", 3)]

@@ -248,6 +248,7 @@ class UseCaseReader(XmlReader):
     STEP_KNOWN: ClassVar[set[str]] = {"event", "id", "name", "number", "description", "service",
                                       "InformationProducer", "InformationReceiver"}
     ACTOR_KNOWN: ClassVar[set[str]] = {"description", "furtherInformation", "id", "name", "type", "Domain", "Zone"}
+    GROUPING_KNOWN: ClassVar[set[str]] = {"Actor", "description", "id", "name"}
     KNOWN: ClassVar[set[str]] = {"ActorGrouping", "id", "keywords", "levelOfDepth", "name", "prioritisation", "scope", "Condition",
              "GeneralRemark", "Narrative", "RelatedObjective", "Domain", "Zone", "Reference", "Scenario",
              "VersionInformation"}
@@ -273,6 +274,10 @@ class UseCaseReader(XmlReader):
             d.versions.append(DraftVersion(text(v, "number"), text(v, "date"), text(v, "authors"), text(v, "changes"),
                                            text(v, "approvalStatus"), self.where(v)))
         for group in kids(uc, "ActorGrouping"):
+            if text(group, "description"):
+                d.custom.append(DraftCustom("3.1 Group description", text(group, "description"), text(group, "name"),
+                                            self.where(group)))
+            self.extra(group, self.GROUPING_KNOWN, d, text(group, "name"))
             for a in kids(group, "Actor"):
                 placement = self.placement(a)
                 d.actors.append(DraftActor(text(a, "id"), text(a, "name"), text(a, "type"), text(a, "description"),
