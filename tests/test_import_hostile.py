@@ -8,6 +8,7 @@ never evaluated.
 from __future__ import annotations
 
 import json
+import re
 import time
 import zipfile
 from collections.abc import Callable
@@ -104,7 +105,31 @@ def test_an_oversized_sheet_is_refused(sgam, tmp_path: Path) -> None:
     workbook.save(big)
     result = sgam("import", big, "-o", tmp_path / "out")
     _assert_refused(result, tmp_path / "out", "too-large")
-    assert "9000 rows" in result.err
+    assert "sheet 'IEC62559-2' goes on past row 5000" in result.err
+
+
+def test_a_sheet_with_too_many_filled_cells_is_refused_as_it_is_read(sgam, tmp_path: Path) -> None:
+    """A few megabytes of workbook can hold millions of cells (a gigabyte in memory): reading stops at the limit."""
+    workbook = openpyxl.Workbook(write_only=True)
+    sheet = workbook.create_sheet("IEC62559-2")
+    sheet.append(["", "1.1 Name of use case"])
+    for _ in range(200):
+        sheet.append([1] * 260)
+    big = tmp_path / "cells.xlsx"
+    workbook.save(big)
+    result = sgam("import", big, "-o", tmp_path / "out")
+    _assert_refused(result, tmp_path / "out", "too-large")
+    assert "sheet 'IEC62559-2' has more than 50000 filled cells by row 194" in result.err
+
+
+def test_the_size_a_sheet_declares_is_not_trusted(sgam, tmp_path: Path, filled: openpyxl.Workbook) -> None:
+    source, declared = tmp_path / "filled.xlsx", tmp_path / "declared.xlsx"
+    filled.save(source)
+    _rewrite_part(source, declared, "xl/worksheets/sheet1.xml",
+                  lambda data: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1:XFD1048576"', data))
+    result = sgam("import", declared, "-o", tmp_path / "out", "--json")
+    assert result.status == 0, result.err
+    assert [Path(p).name for p in json.loads(result.out)["written"]] == ["UC-F.yaml"]
 
 
 @pytest.fixture

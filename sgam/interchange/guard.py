@@ -23,6 +23,7 @@ MAX_UNZIPPED_BYTES = 100_000_000
 MAX_RATIO = 200  # well above what real workbooks reach (text compresses about 10:1)
 MAX_ROWS = 5_000
 MAX_COLUMNS = 2_000
+MAX_CELLS = 50_000  # filled cells in a sheet; the largest real use case sheet seen has about 800
 
 
 def refuse(path: Path, code: str, message: str, hint: str, line: int | None = None) -> BadInput:

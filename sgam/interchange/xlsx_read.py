@@ -19,7 +19,7 @@ from typing import Any
 import openpyxl
 from openpyxl.utils import get_column_letter
 
-from sgam.diagnostics import Diagnostic
+from sgam.diagnostics import BadInput, Diagnostic
 from sgam.enums import Severity
 from sgam.interchange import guard
 from sgam.interchange.build import split_list
@@ -183,7 +183,8 @@ class SheetReader:
     def _formulas(self) -> None:
         for (row, column), formula in sorted(self.grid.formulas.items()):
             where = self.grid.where(row, column)
-            cached = self.grid.rows[row - 1][column - 1] if row <= len(self.grid.rows) else ""
+            cells = self.grid.rows[row - 1] if row <= len(self.grid.rows) else []
+            cached = cells[column - 1] if column <= len(cells) else ""
             if cached:
                 self.warn("formula", f"cell holds the formula {formula!r}; its value as last saved by Excel, "
                           f"{cached[:40]!r}, is used (sgam never evaluates formulas)", where)
@@ -244,15 +245,46 @@ def _has_formulas(path: Path) -> bool:
                    if name.startswith("xl/worksheets/") and name.endswith(".xml"))
 
 
-def _grid(name: str, values: Any, formulas: Any) -> Grid:
-    rows = [[_text(v) for v in row] for row in values.iter_rows(values_only=True)]
+def _grid(path: Path, values: Any, formulas: Any) -> Grid:
+    """The sheet's texts, read row by row, so a sheet beyond the limits is refused before it fills memory.
+
+    The dimension a sheet declares is ignored: it may be wrong, and a hostile one pads every row.
+    """
+    values.reset_dimensions()
+    rows: list[list[str]] = []
+    cells = 0
+    for r, row in enumerate(values.iter_rows(values_only=True), start=1):
+        texts = [_text(v) for v in row]
+        cells += sum(1 for text in texts if text)
+        beyond = (f"goes on past row {guard.MAX_ROWS}" if r > guard.MAX_ROWS else
+                  f"goes on past column {guard.MAX_COLUMNS} in row {r}" if len(texts) > guard.MAX_COLUMNS else
+                  f"has more than {guard.MAX_CELLS} filled cells by row {r}" if cells > guard.MAX_CELLS else "")
+        if beyond:
+            raise guard.refuse(path, "too-large", f"sheet {values.title!r} {beyond}: more than a use case needs, "
+                               "so it is not read", "delete the empty rows and columns, or split the workbook")
+        rows.append(texts)
     found: dict[tuple[int, int], str] = {}
-    for row in formulas.iter_rows() if formulas is not None else ():
-        for cell in row:
-            if cell.data_type == "f":
-                text = getattr(cell.value, "text", None) or str(cell.value)
-                found[(cell.row, cell.column)] = text
-    return Grid(name, rows, found)
+    if formulas is not None:
+        formulas.reset_dimensions()
+        for row in formulas.iter_rows():
+            for cell in row:
+                if cell.data_type == "f":
+                    text = getattr(cell.value, "text", None) or str(cell.value)
+                    found[(cell.row, cell.column)] = text
+    return Grid(values.title, rows, found)
+
+
+def _grids(path: Path) -> list[Grid]:
+    # openpyxl gives either the cached values or the formulas, never both: a second read, only for
+    # the (rare) workbooks that hold formulas at all. Read-only mode parses a sheet as it is read.
+    values = openpyxl.load_workbook(path, data_only=True, read_only=True)
+    formulas = openpyxl.load_workbook(path, data_only=False, read_only=True) if _has_formulas(path) else None
+    try:
+        return [_grid(path, sheet, formulas[sheet.title] if formulas else None) for sheet in values.worksheets]
+    finally:
+        values.close()
+        if formulas is not None:
+            formulas.close()
 
 
 def _sgam_sheet(grid: Grid, drafts: list[Draft]) -> None:
@@ -279,21 +311,13 @@ def read_workbook(path: Path) -> tuple[list[Draft], list[Diagnostic]]:
     """Every use-case sheet of the workbook as a draft, and the reader's warnings."""
     guard.check_zip(path)
     try:
-        # openpyxl gives either the cached values or the formulas, never both: a second read, only
-        # for the (rare) workbooks that hold formulas at all.
-        values = openpyxl.load_workbook(path, data_only=True)
-        formulas = openpyxl.load_workbook(path, data_only=False) if _has_formulas(path) else None
+        grids = _grids(path)
+    except BadInput:
+        raise
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds on broken or hostile parts
         raise guard.refuse(path, "not-a-workbook", f"cannot read the workbook: {type(exc).__name__}: {exc}",
                            "save it again from Excel as .xlsx; entity declarations inside the workbook's XML "
                            "are refused") from None
-    grids = []
-    for sheet in values.worksheets:
-        if sheet.max_row > guard.MAX_ROWS or sheet.max_column > guard.MAX_COLUMNS:
-            raise guard.refuse(path, "too-large", f"sheet {sheet.title!r} spans {sheet.max_row} rows and "
-                               f"{sheet.max_column} columns; sgam reads at most {guard.MAX_ROWS} x "
-                               f"{guard.MAX_COLUMNS}", "delete the empty rows and columns, or split the workbook")
-        grids.append(_grid(sheet.title, sheet, formulas[sheet.title] if formulas else None))
     drafts: list[Draft] = []
     diagnostics: list[Diagnostic] = []
     others = []
