@@ -192,3 +192,14 @@ def test_edited_sgam_data_that_does_not_fit_the_model_is_bad_input(sgam, tmp_pat
     result = sgam("import", exported, "-o", tmp_path / "out")
     _assert_refused(result, tmp_path / "out", "sgam-data")
     assert "sgam.components.0" in result.err
+
+
+def test_a_use_case_too_large_for_sgam_to_read_back_is_not_written(sgam, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sources may be larger than the YAML sgam reads (sgam.source.MAX_BYTES, lowered here to keep the test fast)."""
+    monkeypatch.setattr("sgam.interchange.imports.MAX_BYTES", 50_000)
+    source = tmp_path / "long.xml"
+    source.write_text(f"<UseCase><id>UC-L</id><name>Long</name><scope>{'grid ' * 12_000}</scope></UseCase>")
+    result = sgam("import", source, "-o", tmp_path / "out")
+    _assert_refused(result, tmp_path / "out", "too-large")
+    assert "use case 'UC-L' would be" in result.err and "over the 50,000 bytes sgam reads; not written" in result.err

@@ -18,6 +18,7 @@ from sgam.interchange.draft import Draft
 from sgam.interchange.xlsx_read import read_workbook
 from sgam.interchange.xml_read import read_xml
 from sgam.models import UseCase
+from sgam.source import MAX_BYTES
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 XML_SUFFIXES = (".xml",)
@@ -71,6 +72,13 @@ def import_files(paths: list[Path], progress: Callable[[int, int], None] | None 
                 run.diagnostics.append(Diagnostic(
                     Severity.error, "sgam-data", f"the sgam data carried in the file does not fit the model at "
                     f"{where}: {error['msg']}", str(path), hint="fix or remove the sgam:placement / sgam:extra entry"))
+                continue
+            size = len(usecase_yaml(imported.model).encode("utf-8"))
+            if size > MAX_BYTES:  # what sgam could not read back
+                run.diagnostics.append(Diagnostic(
+                    Severity.error, "too-large", f"use case {imported.model.id!r} would be {size:,} bytes of YAML, "
+                    f"over the {MAX_BYTES:,} bytes sgam reads; not written", str(path),
+                    hint="shorten its longest texts in the source, or split it into several use cases"))
                 continue
             run.imported.append(imported)
             run.diagnostics.extend(imported.diagnostics)
