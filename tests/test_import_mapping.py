@@ -144,24 +144,31 @@ def test_text_above_the_template_is_kept(sgam, tmp_path: Path, workbook) -> None
     assert [d["code"] for d in report["diagnostics"]] == ["unknown-row"]
 
 
-def test_xml_elements_without_a_place_are_kept_where_they_were(sgam, tmp_path: Path) -> None:
+def _import_xml(sgam, tmp_path: Path, text: str) -> tuple[dict, dict]:
     source = tmp_path / "uc.xml"
-    source.write_text(
-        "<UseCase><id>UC-X</id><name>Unknown elements</name>\n"
-        "  <ActorGrouping><name>Field</name><Actor><id>a1</id><name>Sensor</name><colour>blue</colour></Actor>"
-        "</ActorGrouping>\n"
-        "  <Scenario><id>s1</id><name>Measure</name><PrimaryActor><id>a1</id></PrimaryActor>\n"
-        "    <Step><number>1</number><name>Sample</name><service>REPORT</service><latency>10 ms</latency></Step>\n"
-        "  </Scenario>\n</UseCase>\n")
+    source.write_text(text)
     result = sgam("import", source, "-o", tmp_path / "out", "--json")
     assert result.status == 0, result.err
     report = json.loads(result.out)
-    usecase = yaml.safe_load(Path(report["written"][0]).read_text())
+    return yaml.safe_load(Path(report["written"][0]).read_text()), report
+
+
+def test_xml_elements_without_a_place_are_kept_where_they_were(sgam, tmp_path: Path) -> None:
+    usecase, report = _import_xml(
+        sgam, tmp_path,
+        "<UseCase><id>UC-X</id><name>Unknown elements</name>\n"
+        "  <ActorGrouping><name>Field</name><description>Sensors</description><note>wired</note>"
+        "<Actor><id>a1</id><name>Sensor</name><colour>blue</colour></Actor></ActorGrouping>\n"
+        "  <Scenario><id>s1</id><name>Measure</name><PrimaryActor><id>a1</id></PrimaryActor>\n"
+        "    <Step><number>1</number><name>Sample</name><service>REPORT</service><latency>10 ms</latency></Step>\n"
+        "  </Scenario>\n</UseCase>\n")
     assert ("colour", "blue", "Sensor") in _custom(usecase)
     assert ("latency", "10 ms", "Measure step 1") in _custom(usecase)
     assert ("sgam:zone", "Field", "Sensor") in _custom(usecase)
+    assert ("3.1 Group description", "Sensors", "Field") in _custom(usecase)
+    assert ("note", "wired", "Field") in _custom(usecase)
     lines = sorted(d["line"] for d in report["diagnostics"] if d["code"] == "unknown-element")
-    assert lines == [2, 4]
+    assert lines == [2, 2, 4]
 
 
 def test_two_entries_with_one_name_get_two_ids_and_a_warning(sgam, tmp_path: Path, workbook) -> None:
@@ -207,21 +214,3 @@ def test_a_scenario_reference_that_names_no_scenario_is_kept_not_dropped(sgam, t
     assert ("4.2 Reference to Scenario number", "Needs a working meter", "Dispatch step 1") in _custom(usecase)
     (warning,) = report["diagnostics"]
     assert warning["code"] == "scenario-reference" and warning["file"].endswith("[IEC62559-2!C70]")
-
-
-def test_an_actor_grouping_description_of_the_usecase_dialect_is_kept(sgam, tmp_path: Path) -> None:
-    source = tmp_path / "uc.xml"
-    source.write_text(
-        "<UseCase><id>UC-X</id><name>Groupings</name>\n"
-        "  <ActorGrouping><name>Operation</name><description>Actors in the operation zone</description>\n"
-        "    <colour>blue</colour><Actor><id>a1</id><name>Sensor</name></Actor></ActorGrouping>\n"
-        "  <Scenario><id>s1</id><name>Measure</name><PrimaryActor><id>a1</id></PrimaryActor>\n"
-        "    <Step><number>1</number><name>Sample</name><service>REPORT</service></Step>\n"
-        "  </Scenario>\n</UseCase>\n")
-    result = sgam("import", source, "-o", tmp_path / "out", "--json")
-    assert result.status == 0, result.err
-    report = json.loads(result.out)
-    usecase = yaml.safe_load(Path(report["written"][0]).read_text())
-    assert ("3.1 Group description", "Actors in the operation zone", "Operation") in _custom(usecase)
-    assert ("colour", "blue", "Operation") in _custom(usecase)
-    assert [(d["code"], d["line"]) for d in report["diagnostics"]] == [("unknown-element", 3)]

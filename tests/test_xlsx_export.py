@@ -46,29 +46,30 @@ def test_sgam_data_goes_to_labelled_extra_sheets(sgam, tmp_path: Path) -> None:
     assert {"sgam:placement", "sgam:extra", "sgam:ids"} <= keys
 
 
-def test_text_that_looks_like_a_formula_stays_text(sgam, tmp_path: Path) -> None:
+def _export_with_scope(sgam, tmp_path: Path, scope: str) -> Path:
+    """The example with another scope, exported; the scope is in cell C14 (row 14: 'Scope')."""
     data = yaml.safe_load(EXAMPLE.read_text())
-    data["scope"] = '=HYPERLINK("http://example.invalid")'
+    data["scope"] = scope
     (tmp_path / "uc.yaml").write_text(yaml.safe_dump(data))
     shutil.copy(examples_dir() / "library.yaml", tmp_path)
     target = tmp_path / "uc.xlsx"
     result = sgam("export", tmp_path / "uc.yaml", "-o", target)
     assert result.status == 0, result.err
-    cell = openpyxl.load_workbook(target)["IEC62559-2"]["C14"]  # row 14: 'Scope'
-    assert cell.data_type == "s" and cell.value == data["scope"]
+    return target
+
+
+def test_text_that_looks_like_a_formula_stays_text(sgam, tmp_path: Path) -> None:
+    scope = '=HYPERLINK("http://example.invalid")'
+    cell = openpyxl.load_workbook(_export_with_scope(sgam, tmp_path, scope))["IEC62559-2"]["C14"]
+    assert cell.data_type == "s" and cell.value == scope
 
 
 def test_text_that_looks_like_an_excel_escape_is_written_escaped_and_reads_back_as_itself(sgam, tmp_path: Path) -> None:
     """Excel reads '_x0041_' in a cell as 'A' unless its underscore is written '_x005F_' (ECMA-376 ST_Xstring)."""
-    data = yaml.safe_load(EXAMPLE.read_text())
-    data["scope"] = "register _x0041_ and _x000D_ stay as written"
-    (tmp_path / "uc.yaml").write_text(yaml.safe_dump(data))
-    shutil.copy(examples_dir() / "library.yaml", tmp_path)
-    target = tmp_path / "uc.xlsx"
-    assert sgam("export", tmp_path / "uc.yaml", "-o", target).status == 0
+    scope = "register _x0041_ and _x000D_ stay as written"
+    target = _export_with_scope(sgam, tmp_path, scope)
     cell = openpyxl.load_workbook(target)["IEC62559-2"]["C14"]
     assert cell.value == "register _x005F_x0041_ and _x005F_x000D_ stay as written"
     result = sgam("import", target, "-o", tmp_path / "back", "--json")
     assert result.status == 0, result.err
-    back = yaml.safe_load(Path(json.loads(result.out)["written"][0]).read_text())
-    assert back["scope"] == data["scope"]
+    assert yaml.safe_load(Path(json.loads(result.out)["written"][0]).read_text())["scope"] == scope
