@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -46,14 +47,20 @@ def test_sgam_data_goes_to_labelled_extra_sheets(sgam, tmp_path: Path) -> None:
     assert {"sgam:placement", "sgam:extra", "sgam:ids"} <= keys
 
 
-def _export_with_scope(sgam, tmp_path: Path, scope: str) -> Path:
-    """The example with another scope, exported; the scope is in cell C14 (row 14: 'Scope')."""
+def _changed_example(tmp_path: Path, change: Callable[[dict], object]) -> Path:
+    """The example, changed, as tmp_path/uc.yaml beside the library."""
     data = yaml.safe_load(EXAMPLE.read_text())
-    data["scope"] = scope
+    change(data)
     (tmp_path / "uc.yaml").write_text(yaml.safe_dump(data))
     shutil.copy(examples_dir() / "library.yaml", tmp_path)
+    return tmp_path / "uc.yaml"
+
+
+def _export_with_scope(sgam, tmp_path: Path, scope: str) -> Path:
+    """The example with another scope, exported; the scope is in cell C14 (row 14: 'Scope')."""
+    source = _changed_example(tmp_path, lambda data: data.update(scope=scope))
     target = tmp_path / "uc.xlsx"
-    result = sgam("export", tmp_path / "uc.yaml", "-o", target)
+    result = sgam("export", source, "-o", target)
     assert result.status == 0, result.err
     return target
 
@@ -73,3 +80,27 @@ def test_text_that_looks_like_an_excel_escape_is_written_escaped_and_reads_back_
     result = sgam("import", target, "-o", tmp_path / "back", "--json")
     assert result.status == 0, result.err
     assert yaml.safe_load(Path(json.loads(result.out)["written"][0]).read_text())["scope"] == scope
+
+
+def test_sgam_data_longer_than_an_excel_cell_goes_on_in_the_next_rows(sgam, tmp_path: Path) -> None:
+    """Excel cuts a cell at 32,767 characters; the terms (carried as sgam data) here need about 60,000."""
+    terms = [{"term": f"term {i}", "definition": f"definition {i}: " + "grid " * 200} for i in range(60)]
+    source = _changed_example(tmp_path, lambda data: data.update(terms=terms))
+    target = tmp_path / "uc.xlsx"
+    assert sgam("export", source, "-o", target).status == 0
+    workbook = openpyxl.load_workbook(target)
+    lengths = [len(str(c.value)) for sheet in workbook for row in sheet.iter_rows() for c in row if c.value]
+    assert max(lengths) <= 32_767
+    keys = [row[1] for row in workbook["sgam data"].iter_rows(min_row=2, values_only=True)]
+    assert keys.count("sgam:extra") >= 2
+    result = sgam("import", target, "-o", tmp_path / "back", "--json")
+    assert result.status == 0, result.err
+    assert yaml.safe_load(Path(json.loads(result.out)["written"][0]).read_text())["terms"] == terms
+
+
+def test_a_text_longer_than_an_excel_cell_is_bad_input_for_a_workbook_only(sgam, tmp_path: Path) -> None:
+    source = _changed_example(tmp_path, lambda data: data["narrative"].update(complete="grid " * 7_000))
+    result = sgam("export", source, "-o", tmp_path / "uc.xlsx")
+    assert result.status == 2 and not (tmp_path / "uc.xlsx").exists()
+    assert "error[too-long-for-excel]: narrative.complete holds 35,000 characters" in result.err
+    assert sgam("export", source, "-o", tmp_path / "uc.xml").status == 0

@@ -17,6 +17,7 @@ SECTION = re.compile(r"^(\d(?:\.\d)?)\s+\D")  # a heading: '1.1 Name of use case
 # Cell text in .xlsx escapes characters XML cannot hold as _xHHHH_ (Excel writes a carriage return
 # as _x000D_), and an underscore that would start such an escape as _x005F_ (ECMA-376 ST_Xstring).
 # openpyxl neither decodes nor encodes these, so the reader and the writer do.
+CELL_LIMIT = 32_767  # characters an Excel cell holds ("Excel specifications and limits")
 ESCAPED = re.compile(r"_x([0-9A-Fa-f]{4})_")
 LOOKS_ESCAPED = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
 

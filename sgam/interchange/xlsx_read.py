@@ -293,11 +293,15 @@ def _sgam_sheet(grid: Grid, drafts: list[Draft]) -> None:
     The data sheet's keys (sgam:ids, sgam:extra, sgam:placement) are what the builder reads back.
     """
     by_id = {d.identifier.value: d for d in drafts}
+    previous: tuple[str, str] | None = None
     for r, row in enumerate(grid.rows[1:], start=2):  # row 1 holds the column titles
         usecase, key, value, reference = (row + ["", "", "", ""])[:4]
         draft = by_id.get(usecase, drafts[0])
-        if key:
+        if key and grid.name == DATA_SHEET and previous == (usecase, key):
+            draft.custom[-1].value += value  # JSON too long for one cell goes on in the next row
+        elif key:
             draft.custom.append(DraftCustom(key, value, reference, grid.where(r, 2)))
+        previous = (usecase, key)
 
 
 def is_usecase_sheet(grid: Grid) -> bool:

@@ -21,11 +21,21 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from sgam.interchange.build import EXTRA_KEY, IDS_KEY, PLACEMENT_KEY
 from sgam.interchange.carry import common_extra, shared_actors
-from sgam.interchange.template import CUSTOM_SHEET, DATA_SHEET, LAYOUT, SECTION, SHEET, encode_cell_text, row_of
+from sgam.interchange.template import (
+    CELL_LIMIT,
+    CUSTOM_SHEET,
+    DATA_SHEET,
+    LAYOUT,
+    SECTION,
+    SHEET,
+    encode_cell_text,
+    row_of,
+)
 from sgam.models import Actor, UseCase
 
 FIRST_VALUE_COLUMN = 3  # C
 WRAP = Alignment(wrap_text=True, vertical="top")
+DATA_CHUNK = CELL_LIMIT - 2_767
 
 
 def _put(sheet: Worksheet, row: int, column: int, value: Any) -> None:
@@ -135,6 +145,20 @@ def _title(usecase: UseCase, taken: set[str]) -> str:
     return title
 
 
+def _chunks(text: str, size: int) -> list[str]:
+    """Long JSON goes on in the next rows under the same key: a cell holds CELL_LIMIT characters (the
+    margin left is for the escapes `_put` may add). No piece starts or ends with a space, which the
+    reader strips."""
+    pieces, start = [], 0
+    while start < len(text):
+        end = min(start + size, len(text))
+        while start + 1 < end < len(text) and (text[end - 1].isspace() or text[end].isspace()):
+            end -= 1
+        pieces.append(text[start:end])
+        start = end
+    return pieces
+
+
 def workbook_bytes(usecases: list[UseCase], library: dict[str, Actor]) -> bytes:
     workbook = openpyxl.Workbook()
     workbook.remove(workbook.active)  # type: ignore[arg-type]
@@ -145,8 +169,10 @@ def workbook_bytes(usecases: list[UseCase], library: dict[str, Actor]) -> bytes:
         title = SHEET if len(usecases) == 1 else _title(usecase, taken)
         data = SheetWriter(workbook.create_sheet(title), usecase, library).write()
         custom_rows.extend([usecase.id, c.key, c.value, c.reference] for c in usecase.custom)
-        data_rows.extend([usecase.id, key, json.dumps(value, ensure_ascii=False, sort_keys=True)]
-                         for key, value in data.items() if value)
+        for key, value in data.items():
+            if value:
+                text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+                data_rows.extend([usecase.id, key, chunk] for chunk in _chunks(text, DATA_CHUNK))
     for title, header, rows in ((CUSTOM_SHEET, ["use case", "key", "value", "reference"], custom_rows),
                                 (DATA_SHEET, ["use case", "key", "value (JSON, written by sgam)"], data_rows)):
         sheet = workbook.create_sheet(title)
