@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -104,3 +106,17 @@ def test_a_text_longer_than_an_excel_cell_is_bad_input_for_a_workbook_only(sgam,
     assert result.status == 2 and not (tmp_path / "uc.xlsx").exists()
     assert "error[too-long-for-excel]: narrative.complete holds 35,000 characters" in result.err
     assert sgam("export", source, "-o", tmp_path / "uc.xml").status == 0
+
+
+def test_the_workbook_is_the_same_bytes_whenever_it_is_exported(sgam, tmp_path: Path) -> None:
+    """No save time inside: the document properties and every zip entry carry the latest version's date."""
+    source = _changed_example(tmp_path, lambda data: data.update(versions=[
+        {"version": "1", "date": "1999-12-31", "author": "A", "changes": "first"}]))
+    first, second = tmp_path / "first.xlsx", tmp_path / "second.xlsx"
+    assert sgam("export", source, "-o", first).status == 0
+    assert sgam("export", source, "-o", second).status == 0
+    assert first.read_bytes() == second.read_bytes()
+    with zipfile.ZipFile(first) as archive:
+        assert {item.date_time for item in archive.infolist()} == {(1999, 12, 31, 0, 0, 0)}
+    properties = openpyxl.load_workbook(first).properties
+    assert properties.created == properties.modified == dt.datetime(1999, 12, 31)

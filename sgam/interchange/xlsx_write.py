@@ -11,13 +11,17 @@ template has no rows for; importers that do not know them can ignore them:
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
+import zipfile
 from typing import Any
 
 import openpyxl
 from openpyxl.styles import Alignment, Font
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.xml.constants import ARC_CORE
+from openpyxl.xml.functions import tostring
 
 from sgam.interchange.build import EXTRA_KEY, IDS_KEY, PLACEMENT_KEY
 from sgam.interchange.carry import common_extra, shared_actors
@@ -36,6 +40,7 @@ from sgam.models import Actor, UseCase
 FIRST_VALUE_COLUMN = 3  # C
 WRAP = Alignment(wrap_text=True, vertical="top")
 DATA_CHUNK = CELL_LIMIT - 2_767
+ZIP_EPOCH = dt.date(1980, 1, 1)  # the earliest time a zip entry holds
 
 
 def _put(sheet: Worksheet, row: int, column: int, value: Any) -> None:
@@ -181,6 +186,18 @@ def workbook_bytes(usecases: list[UseCase], library: dict[str, Actor]) -> bytes:
         for r, row in enumerate(rows, start=2):
             for column, value in enumerate(row, start=1):
                 _put(sheet, r, column, value)
+    # The same use cases give the same bytes: openpyxl stamps the save time into the document
+    # properties and every zip entry, so both are set to the last version's date instead.
     buffer = io.BytesIO()
     workbook.save(buffer)
-    return buffer.getvalue()
+    stamp = dt.datetime.combine(max([v.date for u in usecases for v in u.versions] + [ZIP_EPOCH]), dt.time())
+    workbook.properties.created = workbook.properties.modified = stamp
+    core = tostring(workbook.properties.to_tree())
+    with zipfile.ZipFile(buffer) as saved:
+        parts = [(item.filename, saved.read(item)) for item in saved.infolist()]
+    stable = io.BytesIO()
+    with zipfile.ZipFile(stable, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, part in parts:
+            archive.writestr(zipfile.ZipInfo(name, stamp.timetuple()[:6]), core if name == ARC_CORE else part,
+                             compress_type=zipfile.ZIP_DEFLATED)
+    return stable.getvalue()
