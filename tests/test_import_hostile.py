@@ -42,6 +42,18 @@ def test_an_external_entity_is_refused_and_never_read(sgam, tmp_path: Path) -> N
     assert f"{hostile}:2:1" in result.err
 
 
+def test_a_doctype_in_utf16_is_refused_too(sgam, tmp_path: Path) -> None:
+    """The byte search for '<!DOCTYPE' cannot see one in UTF-16; the parsed document still shows it."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text(SECRET)
+    hostile = tmp_path / "xxe16.xml"
+    hostile.write_text(f'<?xml version="1.0" encoding="UTF-16"?>\n<!DOCTYPE UseCase [<!ENTITY s SYSTEM '
+                       f'"file://{secret}">]>\n<UseCase><id>x</id><name>&s;</name></UseCase>\n', encoding="utf-16")
+    result = sgam("import", hostile, "-o", tmp_path / "out")
+    _assert_refused(result, tmp_path / "out", "xml-doctype")
+    assert SECRET not in result.out + result.err
+
+
 def test_an_entity_expansion_bomb_is_refused_at_once(sgam, tmp_path: Path) -> None:
     entities = '<!ENTITY a0 "lol">' + "".join(f'<!ENTITY a{i} "{f"&a{i - 1};" * 10}">' for i in range(1, 10))
     hostile = tmp_path / "bomb.xml"
