@@ -214,3 +214,13 @@ def test_a_scenario_reference_that_names_no_scenario_is_kept_not_dropped(sgam, t
     assert ("4.2 Reference to Scenario number", "Needs a working meter", "Dispatch step 1") in _custom(usecase)
     (warning,) = report["diagnostics"]
     assert warning["code"] == "scenario-reference" and warning["file"].endswith("[IEC62559-2!C70]")
+
+
+def test_values_beside_a_sub_heading_are_kept(sgam, tmp_path: Path, workbook) -> None:
+    sheet = workbook["IEC62559-2"]
+    assert sheet["B3"].value == "Use case identification"  # a sub-heading of 1.1, no field
+    sheet["C3"] = "OneNet demo"
+    usecase, report = _import(sgam, tmp_path, workbook)
+    assert ("1.1 Use case identification", "OneNet demo", "") in _custom(usecase)
+    assert [(d["code"], d["file"].rpartition("[")[2]) for d in report["diagnostics"]] == [("unknown-row",
+                                                                                         "IEC62559-2!B3]")]

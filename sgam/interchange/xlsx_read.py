@@ -160,7 +160,7 @@ class SheetReader:
                     self._unknown(r, section, a or "(no label)", values)
                 continue
             name = LABELS.get(section, {}).get(label_key(label))
-            if name is None:
+            if name is None or (not name and values):  # a sub-heading row holds no field
                 self._unknown(r, section, label, values)
             elif name:
                 self.lines.append(Line(r, section, name, label, values))
@@ -171,7 +171,7 @@ class SheetReader:
         key = f"{section or '(above the first heading)'} {label}"
         if values:
             self.custom.append(DraftCustom(key, text, "", where))
-            self.warn("unknown-row", f"row label {label!r} is not in section {section or '(none)'} of the template; its "
+            self.warn("unknown-row", f"row label {label!r} is no field of section {section or '(none)'} of the template; its "
                       "values are kept verbatim in custom information", where,
                       "use the template's label if the row holds one of its fields")
         elif label:
