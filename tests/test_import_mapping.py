@@ -224,3 +224,13 @@ def test_values_beside_a_sub_heading_are_kept(sgam, tmp_path: Path, workbook) ->
     assert ("1.1 Use case identification", "OneNet demo", "") in _custom(usecase)
     assert [(d["code"], d["file"].rpartition("[")[2]) for d in report["diagnostics"]] == [("unknown-row",
                                                                                          "IEC62559-2!B3]")]
+
+
+def test_a_note_in_column_a_is_kept(sgam, tmp_path: Path, workbook) -> None:
+    sheet = workbook["IEC62559-2"]
+    sheet["A14"] = "to be agreed"  # beside the label 'Scope'
+    sheet["A84"] = "reviewed by the DSO"  # alone, below the last row
+    usecase, report = _import(sgam, tmp_path, workbook)
+    assert ("1.3 (text in column A)", "to be agreed", "") in _custom(usecase)
+    assert ("5 (text in column A)", "reviewed by the DSO", "") in _custom(usecase)
+    assert [d["file"].rpartition("[")[2] for d in report["diagnostics"]] == ["IEC62559-2!A14]", "IEC62559-2!A84]"]

@@ -148,13 +148,17 @@ class SheetReader:
         for r, cells in enumerate(self.grid.rows, start=1):
             a, b = (cells + ["", ""])[:2]
             values = {c: v for c, v in enumerate(cells[2:], start=3) if v}
-            label = b
+            label, a_heading = b, False
             for heading in (a, b):
                 match = SECTION.match(heading)
                 if match and match.group(1) in LABELS:
                     section = match.group(1)
                     if heading == b:
                         label = ""
+                    else:
+                        a_heading = True
+            if a and not a_heading and (label or not values):  # a note in column A (else it labels the values)
+                self._stray(r, 1, section, a)
             if not label:
                 if values:
                     self._unknown(r, section, a or "(no label)", values)
@@ -175,10 +179,15 @@ class SheetReader:
                       "values are kept verbatim in custom information", where,
                       "use the template's label if the row holds one of its fields")
         elif label:
-            self.custom.append(DraftCustom(f"{section or '(above the first heading)'} (text in the label column)",
-                                           label, "", where))
-            self.warn("unknown-row", f"text {label[:40]!r} in the label column is not a template label; kept "
-                      "verbatim in custom information", where)
+            self._stray(row, 2, section, label)
+
+    def _stray(self, row: int, column: int, section: str, text: str) -> None:
+        where = self.grid.where(row, column)
+        letter = get_column_letter(column)
+        self.custom.append(DraftCustom(f"{section or '(above the first heading)'} (text in column {letter})", text, "",
+                                       where))
+        self.warn("unknown-row", f"text {text[:40]!r} in column {letter} is not a heading or label of the template; "
+                  "kept verbatim in custom information", where)
 
     def _formulas(self) -> None:
         for (row, column), formula in sorted(self.grid.formulas.items()):
