@@ -180,6 +180,7 @@ def test_two_entries_with_one_name_get_two_ids_and_a_warning(sgam, tmp_path: Pat
     assert [i["id"] for i in usecase["information"]] == ["I1", "I1-2"]
     duplicates = [d for d in report["diagnostics"] if d["code"] == "duplicate-id"]
     assert [d["file"].rpartition("[")[2] for d in duplicates] == ["IEC62559-2!E46]", "IEC62559-2!D82]"]
+    assert "'Operator' gives the id 'Operator', which an earlier entry" in duplicates[0]["message"]
     assert "imported as 'Operator-2'" in duplicates[0]["message"]
 
 

@@ -163,9 +163,11 @@ class Builder:
             base = f"{prefix}-{base}" if base else prefix
         made = _claim(base, self.ids)
         if made != base:
-            self.warn("duplicate-id", f"{text!r} gives the id {base!r}, which an earlier entry of this use case "
-                      f"already has; imported as {made!r} (what names {text!r} refers to the first)", where,
-                      "give each actor, scenario, information, requirement, KPI and reference its own id and name")
+            what = repr(text) if text.strip() else "an entry with no id or name"
+            self.warn("duplicate-id", f"{what} gives the id {base!r}, which an earlier entry of this use case "
+                      f"already has; imported as {made!r}", where, "ids are unique across actors, scenarios, "
+                      "information, requirements, KPIs and references; where two entries of one kind share a "
+                      "name, what names it means the first")
         return made
 
     def missing(self, what: str) -> None:
