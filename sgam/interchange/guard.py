@@ -58,11 +58,12 @@ def check_zip(path: Path) -> None:
 
 
 def parse_xml(path: Path) -> etree._ElementTree:
-    """Parse with no entity expansion, no DTD loading and no network; any DOCTYPE is refused first.
+    """Parse with no entity expansion, no DTD loading and no network; any DOCTYPE is refused.
 
     IEC 62559-3 files have no DTD; a DOCTYPE can only declare entities, which is how XXE and
     entity-expansion bombs work, so refusing it before parsing is both safe and simple. (Outside
-    comments and CDATA, '<!DOCTYPE' cannot appear in XML text unescaped.)
+    comments and CDATA, '<!DOCTYPE' cannot appear in XML text unescaped.) An encoding other than
+    UTF-8 hides it from that byte search; the parsed document (entities unexpanded) still shows it.
     """
     check_size(path)
     try:
