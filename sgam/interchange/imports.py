@@ -30,6 +30,7 @@ class ImportRun:
 
     imported: list[Imported] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)  # the YAML to write, by use-case id
 
 
 def read_drafts(path: Path) -> tuple[list[Draft], list[Diagnostic]]:
@@ -73,7 +74,8 @@ def import_files(paths: list[Path], progress: Callable[[int, int], None] | None 
                     Severity.error, "sgam-data", f"the sgam data carried in the file does not fit the model at "
                     f"{where}: {error['msg']}", str(path), hint="fix or remove the sgam:placement / sgam:extra entry"))
                 continue
-            size = len(usecase_yaml(imported.model).encode("utf-8"))
+            text = usecase_yaml(imported.model, path.name)
+            size = len(text.encode("utf-8"))
             if size > MAX_BYTES:  # what sgam could not read back
                 run.diagnostics.append(Diagnostic(
                     Severity.error, "too-large", f"use case {imported.model.id!r} would be {size:,} bytes of YAML, "
@@ -81,6 +83,7 @@ def import_files(paths: list[Path], progress: Callable[[int, int], None] | None 
                     hint="shorten its longest texts in the source, or split it into several use cases"))
                 continue
             run.imported.append(imported)
+            run.texts[imported.model.id] = text
             run.diagnostics.extend(imported.diagnostics)
     return run
 
@@ -108,6 +111,6 @@ def write_usecases(run: ImportRun, folder: Path) -> list[Path]:
     written = []
     for imported in run.imported:
         target = folder / f"{imported.model.id}.yaml"
-        write_atomic(target, usecase_yaml(imported.model, Path(imported.summary.file).name))
+        write_atomic(target, run.texts[imported.model.id])
         written.append(target)
     return written
