@@ -7,6 +7,7 @@ real corpus; the XML on the way validates against the published schema.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -17,6 +18,7 @@ from lxml import etree
 from sgam.files import examples_dir
 from sgam.interchange.imports import import_files
 from sgam.loader import load_repository
+from sgam.models import UseCase
 from tests.test_import_corpus import CORPUS, corpus_files
 from tests.test_xml_export import EXAMPLES, assert_valid
 
@@ -53,12 +55,10 @@ def test_a_corpus_use_case_round_trips_through_both_formats(sgam, tmp_path: Path
         assert {i.model.id: i.model for i in import_files([target]).imported} == before, suffix
 
 
-@pytest.mark.parametrize("suffix", [".xlsx", ".xml"])
-def test_step_standards_and_exchange_kinds_round_trip(sgam, tmp_path: Path, suffix: str) -> None:
-    """Fields the examples do not use yet travel too: a step's standards, an information's exchange kind."""
+def _round_trip(sgam, tmp_path: Path, suffix: str, change: Callable[[dict], object]) -> tuple[UseCase, UseCase]:
+    """The volt/var example, changed, exported and imported again: (imported, original)."""
     data = yaml.safe_load((examples_dir() / "dso-volt-var-der.yaml").read_text())
-    data["scenarios"][0]["steps"][0]["standards"] = ["IEC 61850-7-420 DVVR"]
-    data["information"][0]["exchange"] = "DER setpoint/schedule"
+    change(data)
     source = tmp_path / "uc.yaml"
     source.write_text(yaml.safe_dump(data))
     shutil.copy(examples_dir() / "library.yaml", tmp_path)
@@ -66,8 +66,30 @@ def test_step_standards_and_exchange_kinds_round_trip(sgam, tmp_path: Path, suff
     result = sgam("export", source, "-o", target)
     assert result.status == 0, result.err
     [imported] = import_files([target]).imported
-    assert imported.model == load_repository([source]).usecases[0].model
-    assert imported.model.scenarios[0].steps[0].standards == ["IEC 61850-7-420 DVVR"]
+    return imported.model, load_repository([source]).usecases[0].model
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".xml"])
+def test_step_standards_and_exchange_kinds_round_trip(sgam, tmp_path: Path, suffix: str) -> None:
+    """Fields the examples do not use yet travel too: a step's standards, an information's exchange kind."""
+    def change(data: dict) -> None:
+        data["scenarios"][0]["steps"][0]["standards"] = ["IEC 61850-7-420 DVVR"]
+        data["information"][0]["exchange"] = "DER setpoint/schedule"
+
+    imported, original = _round_trip(sgam, tmp_path, suffix, change)
+    assert imported == original
+    assert imported.scenarios[0].steps[0].standards == ["IEC 61850-7-420 DVVR"]
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".xml"])
+def test_actors_that_share_a_name_keep_their_ids_and_steps(sgam, tmp_path: Path, suffix: str) -> None:
+    """The workbook's steps name actors by name: two actors of one name must not merge or swap."""
+    def change(data: dict) -> None:
+        data["actors"][1]["name"] = data["actors"][0]["name"]
+
+    imported, original = _round_trip(sgam, tmp_path, suffix, change)
+    assert imported.actors[0].name == imported.actors[1].name
+    assert imported == original
 
 
 @pytest.mark.parametrize("suffix", [".xlsx", ".xml"])

@@ -147,14 +147,14 @@ class Builder:
             self.custom.append({"key": key, "value": value, "reference": reference})
             self.summary.verbatim += 1
 
-    def new_id(self, text: str, prefix: str, where: Where, key: str = "") -> str:
+    def new_id(self, text: str, prefix: str, where: Where, key: str = "", given: Any = None) -> str:
         """The id an export gave the element, the source's id if valid, else one made from its text.
 
         Ids are unique within the use case: a second entry with the same id or name (or a name that
         makes the same id) gets `-2`, `-3` ... and a warning, since references by that id or name
         mean the first.
         """
-        given = self.given_ids.get(key)
+        given = given or self.given_ids.get(key)
         if isinstance(given, str) and re.match(ID_PATTERN, given) and given not in self.ids:
             self.ids.add(given)
             return given
@@ -183,8 +183,10 @@ class Builder:
         self.summary.actors, self.summary.scenarios = len(d.actors), len(d.scenarios)
         self.summary.steps, self.summary.information = len(d.steps), len(d.information)
         domains = self.extra["domains"] if "domains" in self.extra else self._area(d.area)
-        for actor in d.actors:
-            self._actor(actor)
+        by_column = self.extra.get("actor_ids")  # from an sgam workbook whose actor names repeat
+        by_column = by_column if isinstance(by_column, list) and len(by_column) == len(d.actors) else []
+        for i, actor in enumerate(d.actors):
+            self._actor(actor, given=by_column[i] if by_column else None)
         requirements = self._requirements()
         for info in d.information:
             self._information(info.key, info.identifier, info.name, info.description, info.requirements,
@@ -354,8 +356,8 @@ class Builder:
 
     # --- actors ----------------------------------------------------------------------------
 
-    def _actor(self, actor: DraftActor, added: bool = False) -> str:
-        actor_id = self.new_id(actor.name or actor.key, "actor", actor.where, actor.key)
+    def _actor(self, actor: DraftActor, added: bool = False, given: Any = None) -> str:
+        actor_id = self.new_id(actor.name or actor.key, "actor", actor.where, actor.key, given)
         kind = ACTOR_TYPES.get(_norm(actor.type))
         if kind is None:
             if actor.type.strip():

@@ -15,6 +15,7 @@ import datetime as dt
 import io
 import json
 import zipfile
+from collections import Counter
 from typing import Any
 
 import openpyxl
@@ -59,7 +60,9 @@ class SheetWriter:
         self.uc = usecase
         self.shared = shared_actors(usecase, library)
         self.actors = list(usecase.actors) + self.shared
-        self.names = {a.id: a.name for a in self.actors}
+        # Steps name their actors; where two actors share a name, by id instead (the import resolves both).
+        shared_names = Counter(a.name for a in self.actors)
+        self.names = {a.id: a.name if shared_names[a.name] == 1 else a.id for a in self.actors}
 
     def single(self, section: str, name: str, value: Any) -> None:
         _put(self.sheet, row_of(section, name), FIRST_VALUE_COLUMN, value)
@@ -129,6 +132,8 @@ class SheetWriter:
         extra["terms"] = [t.model_dump(mode="json") for t in uc.terms]
         extra["step_requirements"] = {f"{s.id}/{step.number}": step.requirements
                                       for s in uc.scenarios for step in s.steps if step.requirements}
+        if len({a.name for a in self.actors}) < len(self.actors):  # names repeat: sgam:ids cannot tell them apart
+            extra["actor_ids"] = [a.id for a in self.actors]
         if any("\n" in o for o in uc.objectives) or any("\n" in o for k in uc.kpis for o in k.objectives):
             extra["objectives"] = uc.objectives
             extra["kpi_objectives"] = {k.id: k.objectives for k in uc.kpis}
