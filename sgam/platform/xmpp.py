@@ -395,7 +395,8 @@ class Endpoint:
         self._keeping_alive = asyncio.ensure_future(self._keep_alive())
 
     async def stop(self) -> None:
-        """Log out and close the connection; waiting requests fail with :class:`EndpointStopped`."""
+        """Log out and close the connection; waiting requests fail with :class:`EndpointStopped`, and
+        handlers still running are cancelled (their requests go unanswered: the sender's retry finds them new)."""
         self._stopping = True
         for task in (self._reconnecting, self._keeping_alive):
             if task is not None:
@@ -406,6 +407,11 @@ class Endpoint:
                 pending.answer.set_exception(EndpointStopped(f"{self.jid} stopped"))
         client, self._client = self._client, None
         self._online.clear()
+        # Handlers still running would answer on a closed connection, or act after the device stopped.
+        handling = [task for task in self._handling if task is not asyncio.current_task()]
+        for task in handling:
+            task.cancel()
+        await asyncio.gather(*handling, return_exceptions=True)
         if client is not None:
             await disconnect(client)
 
@@ -612,7 +618,13 @@ class Endpoint:
             self._answers[key] = answer
             while len(self._answers) > self.remember:
                 self._answers.popitem(last=False)
-            answer.set_result(await self._call(service, iq, payload))
+            try:
+                answer.set_result(await self._call(service, iq, payload))
+            finally:
+                if not answer.done():  # stop() ended the handler: repeats waiting on its answer end too
+                    answer.cancel()
+                    if self._answers.get(key) is answer:  # unanswered, so a later repeat is served afresh
+                        del self._answers[key]
         else:
             self.repeats += 1
             log.debug("repeated request %s from %s: replaying its answer", iq["id"], iq["from"])
@@ -627,7 +639,10 @@ class Endpoint:
             return result
         except StanzaFault as fault:
             return fault
-        except Exception:
+        except (Exception, asyncio.CancelledError) as error:
+            task = asyncio.current_task()
+            if isinstance(error, asyncio.CancelledError) and task is not None and task.cancelling():
+                raise  # this handling itself is being cancelled (stop()), not just something the handler awaited
             log.exception("handler for %s failed on a %s from %s", namespace_of(payload), stanza.name, sender)
             return StanzaFault("internal-server-error", "the service failed on this request")
         finally:
