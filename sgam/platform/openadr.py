@@ -273,13 +273,17 @@ def common_event(payload: Mapping[str, Any], converter: Converter, source: str) 
     start = period.get("dtstart") or datetime.now(UTC)
     if not isinstance(start, datetime):  # openleadr leaves a time it cannot read as text
         raise OpenAdrError(INVALID_DATA, f"dtstart {start!r}: only UTC times (ending in Z) are read")
+    duration = period.get("duration") or timedelta(0)
+    # A negative duration would read as "no end" (Event.end); one ending past year 9999 breaks wherever the end is used.
+    if duration < timedelta(0) or duration > datetime.max.replace(tzinfo=UTC) - start:
+        raise OpenAdrError(INVALID_DATA, f"event {descriptor['event_id']}: duration {duration} is out of range")
     resources = payload.get("targets_by_type", {}).get("resource_id", [])
     return Event(
         event_id=descriptor["event_id"],
         modification=int(descriptor["modification_number"]),
         signals=signals,
         start=start,
-        duration=period.get("duration") or timedelta(0),
+        duration=duration,
         status=_STATUS_IN.get(descriptor.get("event_status", "far"), EventStatus.PENDING),
         source=source,
         targets=tuple(resources),

@@ -115,6 +115,18 @@ def test_an_event_time_the_ven_cannot_read_or_a_duration_openadr_would_cut_is_re
     assert cut.value.code == 454
 
 
+def test_an_event_whose_duration_is_negative_or_ends_past_any_date_is_refused_not_read_as_open_ended() -> None:
+    text = encode("oadrDistributeEvent", request_id="r1", vtn_id="vtn-1",
+                  events=[oadr_event(limit_event(), CONVERTER, "http://mc.example", "ven-1")])
+    period = "<duration><duration>PT1H</duration></duration>"  # the active period's (the interval's is xcal:)
+    assert text.count(period) == 1
+    for odd in ("-PT1H", "P99999999D"):  # both schema-valid xs:durations
+        raw = decode(text.replace(period, f"<duration><duration>{odd}</duration></duration>"))[1]["events"][0]
+        with pytest.raises(OpenAdrError, match="out of range") as refused:
+            common_event(raw, CONVERTER, "vtn@localhost")
+        assert refused.value.code == 454
+
+
 # --- VTN and VEN over Prosody ----------------------------------------------------------------------
 
 
