@@ -846,15 +846,19 @@ class Vtn:
                 response=_response(error.code, error.text, payload["request_id"]),
                 ven_id=registration.ven_id,
             )
-        for request_id, report in reports:
-            subscription = self._subscriptions.get(request_id)
-            if subscription is not None:
-                await subscription[1](report)
+        for handler, report in reports:
+            await handler(report)
         return encode(
             "oadrUpdatedReport", response=_response(OK, "OK", payload["request_id"]), ven_id=registration.ven_id
         )
 
-    def _common_report(self, sender: str, registration: Registration, report: dict[str, Any]) -> tuple[str, Report]:
+    def _common_report(self, sender: str, registration: Registration,
+                       report: dict[str, Any]) -> tuple[ReportHandler, Report]:
+        """The subscriber and the common report for one received report; one this VEN was never asked for is 452."""
+        request_id = str(report.get("report_request_id", ""))
+        subscription = self._subscriptions.get(request_id)
+        if subscription is None or subscription[0] != sender:  # never requested, cancelled, or another VEN's
+            raise OpenAdrError(INVALID_ID, f"report request {request_id!r} is not one this VTN made of {sender}")
         points = []
         for interval in report.get("intervals", []):
             r_id = interval["report_payload"]["r_id"]
@@ -874,8 +878,7 @@ class Vtn:
             resource = description.get("report_data_source", {}).get("resource_id", "")
             points.append(DataPoint(f"{resource}/{point.name}", point.value, point.unit,
                                     timestamp=interval.get("dtstart") or datetime.now(UTC)))
-        request_id = str(report.get("report_request_id", ""))
-        return request_id, Report(sender, tuple(points), str(report.get("report_id", "")))
+        return subscription[1], Report(sender, tuple(points), str(report.get("report_id", "")))
 
     async def _on_create_opt(self, sender: str, payload: dict[str, Any]) -> str:
         registration = self._registered(sender, payload)

@@ -240,6 +240,40 @@ def test_reports_flow_from_the_ven_store_to_the_vtn_subscriber_until_cancelled(p
     run(scenario())
 
 
+def test_the_vtn_takes_reports_only_for_requests_it_made_of_that_ven(prosody: Prosody, run: Run) -> None:
+    async def scenario() -> None:
+        other = prosody.account("other")
+        async with site(prosody, also_allowed=(other.jid,)) as s, \
+                Endpoint(other, prosody.server, "ems") as other_endpoint:
+            async def never(event: Event) -> EventReply:
+                raise AssertionError("no events here")
+
+            other_ven = Ven(other_endpoint, ven_id="ven-2", vtn=s.vtn_endpoint.jid, converter=CONVERTER,
+                            resources={"pv": DataStore(CONVERTER.specs)}, on_event=never)
+            other_ven.serve()
+            await other_ven.register()  # registered, with the same rIDs as the first VEN
+            received: list[Report] = []
+
+            async def collect(report: Report) -> None:
+                received.append(report)
+
+            subscription = await s.vtn.subscribe(s.ven_endpoint.jid, ["pv/der.active_power"], collect)
+
+            def update(request_id: str) -> str:
+                return encode("oadrUpdateReport", request_id="u1", ven_id="ven-2", reports=[{
+                    "report_id": "forged", "report_request_id": request_id, "report_specifier_id": Ven.REPORT_SPECIFIER,
+                    "report_name": "TELEMETRY_USAGE", "created_date_time": START, "dtstart": START,
+                    "duration": timedelta(0), "intervals": [
+                        {"dtstart": START, "report_payload": {"r_id": "pv/der.active_power", "value": 9.9}}]}])
+
+            for request_id in (subscription.request_id, "never-requested"):  # the first VEN's, and nobody's
+                answer = decode(await other_endpoint.request(s.vtn_endpoint.jid, update(request_id)))[1]
+                assert answer["response"]["response_code"] == 452
+            assert received == []
+
+    run(scenario())
+
+
 def test_opts_are_created_and_cancelled_at_the_vtn(prosody: Prosody, run: Run) -> None:
     async def scenario() -> None:
         async with site(prosody) as s:
