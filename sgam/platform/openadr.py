@@ -187,6 +187,19 @@ def _bare(jid: str) -> str:
     return jid.partition("/")[0]
 
 
+def _canceled_registration(payload: Mapping[str, Any], registration_id: str | None, ven_id: str) -> tuple[bool, str]:
+    """Whether an oadrCancelPartyRegistration names `registration_id`, and the answer to it (452 if not)."""
+    matches = payload.get("registration_id") == registration_id
+    code, text = (OK, "OK") if matches else (INVALID_ID, "not this party's registration id")
+    answer = encode(
+        "oadrCanceledPartyRegistration",
+        response=_response(code, text, payload.get("request_id")),
+        registration_id=payload.get("registration_id"),
+        ven_id=ven_id,
+    )
+    return matches, answer
+
+
 PayloadHandler = Callable[[str, dict[str, Any]], Awaitable[str]]
 """Serves one received message type: (sender's bare JID, openleadr payload dict) -> the answer payload."""
 
@@ -695,15 +708,12 @@ class Ven:
         return encode("oadrResponse", response=_response(OK, "OK", payload.get("request_id")), ven_id=self.ven_id)
 
     async def _on_cancel_registration(self, sender: str, payload: dict[str, Any]) -> str:
-        self.registration_id = None
-        for request_id in list(self._reports):
-            self._cancel(request_id)
-        return encode(
-            "oadrCanceledPartyRegistration",
-            response=_response(OK, "OK", payload.get("request_id")),
-            registration_id=payload.get("registration_id"),
-            ven_id=self.ven_id,
-        )
+        matches, answer = _canceled_registration(payload, self.registration_id, self.ven_id)
+        if matches:
+            self.registration_id = None
+            for request_id in list(self._reports):
+                self._cancel(request_id)
+        return answer
 
 
 # --- the VTN ----------------------------------------------------------------------------------------
@@ -802,6 +812,9 @@ class Vtn:
             text = f"register with transport xmpp and your own JID as address, not {address!r}"
             return self._registration_answer(NOT_ALLOWED, text, request_id, None)
         known = self.registrations.get(sender)
+        claimed = payload.get("registration_id")  # given when a VEN registers again
+        if claimed is not None and (known is None or claimed != known.registration_id):
+            return self._registration_answer(INVALID_ID, f"unknown registration id {claimed!r}", request_id, None)
         registration = Registration(
             ven_id=payload.get("ven_id") or sender,
             registration_id=known.registration_id if known else _new_id(),
@@ -815,13 +828,10 @@ class Vtn:
         registration = self._registered(sender, payload)
         if registration is None:
             return self._refusal("oadrCanceledPartyRegistration", payload)
-        del self.registrations[sender]
-        return encode(
-            "oadrCanceledPartyRegistration",
-            response=_response(OK, "OK", payload.get("request_id")),
-            registration_id=registration.registration_id,
-            ven_id=registration.ven_id,
-        )
+        matches, answer = _canceled_registration(payload, registration.registration_id, registration.ven_id)
+        if matches:
+            del self.registrations[sender]
+        return answer
 
     async def _on_register_report(self, sender: str, payload: dict[str, Any]) -> str:
         registration = self._registered(sender, payload)

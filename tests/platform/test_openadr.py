@@ -358,6 +358,31 @@ def test_the_vtn_asks_for_a_new_registration_and_ends_one(prosody: Prosody, run:
     run(scenario())
 
 
+def test_a_registration_id_that_is_not_the_partys_own_is_refused_with_452_and_changes_nothing(prosody: Prosody,
+                                                                                              run: Run) -> None:
+    async def scenario() -> None:
+        async with site(prosody) as s:
+            vtn, ven, bare = s.vtn_endpoint.jid, s.ven_endpoint.jid, s.ven_endpoint.jid.partition("/")[0]
+            own = s.ven.registration_id
+            assert own is not None
+            cancel = encode("oadrCancelPartyRegistration", request_id="c1", registration_id="someone-elses",
+                            ven_id="ven-1")
+            for to, sender in ((vtn, s.ven_endpoint), (ven, s.vtn_endpoint)):  # the VEN cancels, the VTN cancels
+                answer = decode(await sender.request(to, cancel))[1]
+                assert answer["response"]["response_code"] == 452
+            assert s.vtn.registrations[bare].registration_id == own
+            assert s.ven.registration_id == own
+            again = encode("oadrCreatePartyRegistration", request_id="r2", registration_id="someone-elses",
+                           ven_id="ven-1", ven_name="ven-1", profile_name="2.0b", transport_name="xmpp",
+                           transport_address=ven, report_only=False, xml_signature=False, http_pull_model=False)
+            answer = decode(await s.ven_endpoint.request(vtn, again))[1]
+            assert answer["response"]["response_code"] == 452
+            assert s.vtn.registrations[bare].registration_id == own
+            assert (await s.vtn.distribute(ven, limit_event())).opt is Opt.IN  # both still registered
+
+    run(scenario())
+
+
 def test_an_event_for_another_ven_or_unknown_resources_is_refused_with_462(prosody: Prosody, run: Run) -> None:
     async def scenario() -> None:
         async with site(prosody) as s:
