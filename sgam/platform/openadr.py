@@ -603,8 +603,8 @@ class Ven:
 
     async def _on_create_report(self, sender: str, payload: dict[str, Any]) -> str:
         items = self._items()
-        accepted = []
-        for request in payload.get("report_requests", []):
+        requested = []
+        for request in payload.get("report_requests", []):  # all checked before any is taken on
             specifier = request["report_specifier"]
             r_ids = tuple(p["r_id"] for p in specifier.get("specifier_payloads", []))
             unknown = [r_id for r_id in r_ids if r_id not in items]
@@ -616,8 +616,10 @@ class Ven:
                     ven_id=self.ven_id,
                     pending_reports=[],
                 )
-            report = _ReportRequest(request["report_request_id"], r_ids)
-            for r_id in r_ids:
+            requested.append(_ReportRequest(request["report_request_id"], r_ids))
+        accepted = []
+        for report in requested:
+            for r_id in report.r_ids:
                 resource, name = items[r_id]
                 report.subscriptions.append(
                     self.resources[resource].subscribe(self._listener(r_id), [name])

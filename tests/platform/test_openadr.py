@@ -274,6 +274,28 @@ def test_the_vtn_takes_reports_only_for_requests_it_made_of_that_ven(prosody: Pr
     run(scenario())
 
 
+def test_a_report_request_the_ven_cannot_serve_refuses_the_whole_oadr_create_report(prosody: Prosody,
+                                                                                  run: Run) -> None:
+    async def scenario() -> None:
+        async with site(prosody) as s:
+            def request(request_id: str, r_id: str) -> dict[str, Any]:
+                return {"report_request_id": request_id, "report_specifier": {
+                    "report_specifier_id": Ven.REPORT_SPECIFIER, "granularity": timedelta(0),
+                    "report_back_duration": timedelta(0),
+                    "specifier_payloads": [{"r_id": r_id, "reading_type": "Direct Read"}]}}
+
+            create = encode("oadrCreateReport", request_id="c1", ven_id="ven-1", report_requests=[
+                request("servable", "pv/der.active_power"), request("unservable", "wind/der.active_power")])
+            answer = decode(await s.vtn_endpoint.request(s.ven_endpoint.jid, create))[1]
+            assert (answer["response"]["response_code"], answer.get("pending_reports") or []) == (461, [])
+            cancel = encode("oadrCancelReport", request_id="c2", ven_id="ven-1", report_request_id="servable",
+                            report_to_follow=False)
+            answer = decode(await s.vtn_endpoint.request(s.ven_endpoint.jid, cancel))[1]
+            assert answer["response"]["response_code"] == 452  # the servable one was not taken on either
+
+    run(scenario())
+
+
 def test_opts_are_created_and_cancelled_at_the_vtn(prosody: Prosody, run: Run) -> None:
     async def scenario() -> None:
         async with site(prosody) as s:
