@@ -832,7 +832,7 @@ class Vtn:
             return self._refusal("oadrCanceledPartyRegistration", payload)
         matches, answer = _canceled_registration(payload, registration.registration_id, registration.ven_id)
         if matches:
-            del self.registrations[sender]
+            self._forget(sender)
         return answer
 
     async def _on_register_report(self, sender: str, payload: dict[str, Any]) -> str:
@@ -935,7 +935,13 @@ class Vtn:
             registration_id=registration.registration_id,
             ven_id=registration.ven_id,
         )
-        del self.registrations[_bare(peer)]
+        self._forget(_bare(peer))
+
+    def _forget(self, peer: str) -> None:
+        """End a VEN's registration, and with it the reports asked of it (the VEN drops them too)."""
+        del self.registrations[peer]
+        for request_id in [r for r, (subscriber, _) in self._subscriptions.items() if subscriber == peer]:
+            del self._subscriptions[request_id]
 
     async def distribute(self, peer: str, event: Event) -> EventReply:
         """Push one event (a new one, a modification or a cancellation) and return the VEN's answer."""

@@ -240,7 +240,7 @@ def test_reports_flow_from_the_ven_store_to_the_vtn_subscriber_until_cancelled(p
     run(scenario())
 
 
-def test_the_vtn_takes_reports_only_for_requests_it_made_of_that_ven(prosody: Prosody, run: Run) -> None:
+def test_the_vtn_takes_reports_only_for_requests_it_made_of_that_ven_while_registered(prosody: Prosody, run: Run) -> None:
     async def scenario() -> None:
         other = prosody.account("other")
         async with site(prosody, also_allowed=(other.jid,)) as s, \
@@ -269,6 +269,11 @@ def test_the_vtn_takes_reports_only_for_requests_it_made_of_that_ven(prosody: Pr
             for request_id in (subscription.request_id, "never-requested"):  # the first VEN's, and nobody's
                 answer = decode(await other_endpoint.request(s.vtn_endpoint.jid, update(request_id)))[1]
                 assert answer["response"]["response_code"] == 452
+            mine = await s.vtn.subscribe(other_endpoint.jid, ["pv/der.active_power"], collect)
+            await s.vtn.cancel_registration(other_endpoint.jid)  # the reports asked of it end with it
+            await other_ven.register()
+            answer = decode(await other_endpoint.request(s.vtn_endpoint.jid, update(mine.request_id)))[1]
+            assert answer["response"]["response_code"] == 452
             assert received == []
 
     run(scenario())
