@@ -160,9 +160,14 @@ def decode(received: Payload | None) -> tuple[str, dict[str, Any]]:
     return message_type, payload
 
 
+def _echoed(value: str | None) -> str | None:
+    """A received text (an id) to write back: openleadr's templates do not escape, and the parser unescaped it."""
+    return None if value is None else escape(value)
+
+
 def _response(code: int, text: str, request_id: str | None) -> dict[str, Any]:
-    # openleadr's templates do not escape; a description may quote the offending input.
-    return {"response_code": code, "response_description": escape(text), "request_id": request_id}
+    # a description may quote the offending input
+    return {"response_code": code, "response_description": escape(text), "request_id": _echoed(request_id)}
 
 
 async def _exchange(
@@ -194,7 +199,7 @@ def _canceled_registration(payload: Mapping[str, Any], registration_id: str | No
     answer = encode(
         "oadrCanceledPartyRegistration",
         response=_response(code, text, payload.get("request_id")),
-        registration_id=payload.get("registration_id"),
+        registration_id=_echoed(payload.get("registration_id")),
         ven_id=ven_id,
     )
     return matches, answer
@@ -219,7 +224,7 @@ def _served(handlers: Mapping[str, PayloadHandler], ven_id: str | None) -> Handl
             answer = encode(
                 "oadrResponse",
                 response=_response(NOT_RECOGNIZED, f"{message_type} is not served here", payload.get("request_id")),
-                ven_id=payload.get("ven_id") or ven_id or "",
+                ven_id=_echoed(payload.get("ven_id")) or ven_id or "",
             )
             return answer
         return await handler(sender, payload)
@@ -496,8 +501,8 @@ class Ven:
                 {
                     "response_code": code,
                     "response_description": escape(reply.reason or "OK"),
-                    "request_id": payload["request_id"],
-                    "event_id": event_id,
+                    "request_id": _echoed(payload["request_id"]),
+                    "event_id": _echoed(event_id),
                     "modification_number": modification,
                     "opt_type": reply.opt.value,
                 }
@@ -591,7 +596,7 @@ class Ven:
             opt_reason=reason,
             ven_id=self.ven_id,
             created_date_time=datetime.now(UTC),
-            event_id=event_id,
+            event_id=_echoed(event_id),
             modification_number=modification,
         )
         return str(answer["opt_id"])
@@ -629,7 +634,7 @@ class Ven:
                     self._changed(r_id, current)
             self._cancel(report.request_id)
             self._reports[report.request_id] = report
-            accepted.append({"report_request_id": report.request_id})
+            accepted.append({"report_request_id": _echoed(report.request_id)})
         return encode(
             "oadrCreatedReport",
             response=_response(OK, "OK", payload["request_id"]),
@@ -688,7 +693,7 @@ class Ven:
         now = datetime.now(UTC)
         report = {
             "report_id": f"{self.ven_id}-{next(self._sequence)}",
-            "report_request_id": request_id,
+            "report_request_id": _echoed(request_id),
             "report_specifier_id": self.REPORT_SPECIFIER,
             "report_name": "TELEMETRY_USAGE",
             "created_date_time": now,
@@ -790,7 +795,7 @@ class Vtn:
         return encode(
             message_type,
             response=_response(NOT_REGISTERED, "the VEN is not registered", payload.get("request_id")),
-            ven_id=payload.get("ven_id"),
+            ven_id=_echoed(payload.get("ven_id")),
             **extra,
         )
 
@@ -895,19 +900,20 @@ class Vtn:
     async def _on_create_opt(self, sender: str, payload: dict[str, Any]) -> str:
         registration = self._registered(sender, payload)
         if registration is None:
-            return self._refusal("oadrCreatedOpt", payload, opt_id=payload.get("opt_id"))
+            return self._refusal("oadrCreatedOpt", payload, opt_id=_echoed(payload.get("opt_id")))
         registration.opts[payload["opt_id"]] = payload
-        return encode("oadrCreatedOpt", response=_response(OK, "OK", payload["request_id"]), opt_id=payload["opt_id"])
+        return encode("oadrCreatedOpt", response=_response(OK, "OK", payload["request_id"]),
+                      opt_id=_echoed(payload["opt_id"]))
 
     async def _on_cancel_opt(self, sender: str, payload: dict[str, Any]) -> str:
         registration = self._registered(sender, payload)
         if registration is None:
-            return self._refusal("oadrCanceledOpt", payload, opt_id=payload.get("opt_id"))
+            return self._refusal("oadrCanceledOpt", payload, opt_id=_echoed(payload.get("opt_id")))
         code = OK if registration.opts.pop(payload["opt_id"], None) is not None else INVALID_ID
         return encode(
             "oadrCanceledOpt",
             response=_response(code, "OK" if code == OK else "unknown opt", payload["request_id"]),
-            opt_id=payload["opt_id"],
+            opt_id=_echoed(payload["opt_id"]),
         )
 
     def _registration(self, peer: str) -> Registration:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import pytest
 from openleadr.messaging import create_message, parse_message, validate_xml_schema
@@ -342,6 +343,28 @@ def test_bad_and_unwelcome_payloads_are_answered_with_errors_and_the_ven_keeps_s
                 assert forbidden.value.condition == "forbidden"
             assert (await s.vtn.distribute(peer, limit_event("evt-2"))).opt is Opt.IN
             assert [e.event_id for e in s.applied] == ["evt-2"]
+
+    run(scenario())
+
+
+def test_ids_with_xml_special_characters_are_answered_intact(prosody: Prosody, run: Run) -> None:
+    odd = 'a&b<c>"d'  # any xs:string; openleadr writes ids into its templates without escaping them
+
+    async def scenario() -> None:
+        async with site(prosody) as s:
+            event = oadr_event(limit_event(), CONVERTER, "http://mc", "ven-1")
+            event.event_descriptor.event_id = escape(odd)
+            distribute = encode("oadrDistributeEvent", request_id=escape(odd), vtn_id="vtn-1", events=[event])
+            answer = decode(await s.vtn_endpoint.request(s.ven_endpoint.jid, distribute))[1]
+            [response] = answer["event_responses"]
+            assert (response["request_id"], response["event_id"], response["response_code"]) == (odd, odd, 200)
+            assert [e.event_id for e in s.applied] == [odd]
+            await s.ven.opt(odd, 0, Opt.OUT)
+            opt = encode("oadrCreateOpt", request_id="r1", opt_id=escape(odd), opt_type="optIn",
+                         opt_reason="participating", ven_id="ven-1", created_date_time=START, event_id="e",
+                         modification_number=0)
+            answer = decode(await s.ven_endpoint.request(s.vtn_endpoint.jid, opt))[1]
+            assert (answer["response"]["response_code"], answer["opt_id"]) == (200, odd)
 
     run(scenario())
 
