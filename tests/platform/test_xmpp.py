@@ -367,3 +367,44 @@ def test_stopping_an_endpoint_ends_the_handlers_still_running(prosody: Prosody, 
             await asyncio.gather(waiting, return_exceptions=True)
 
     run(scenario())
+
+
+def test_stanzas_that_are_not_requests_or_answers_of_ours_change_nothing(prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        release = asyncio.Event()
+        calls: list[str] = []
+
+        async def slow_echo(sender: str, payload: ET.Element) -> ET.Element:
+            calls.append(payload.text or "")
+            await release.wait()
+            return element("echo", payload.text or "")
+
+        async with served(prosody, slow_echo) as (server, client), \
+                Endpoint(prosody.account("intruder"), prosody.server) as intruder:
+            server.on_message(NS, slow_echo, allow=[client.account.jid, intruder.account.jid])
+            waiting = asyncio.ensure_future(client.request(server.jid, element("ping", "real")))
+            while not calls:
+                await asyncio.sleep(0.05)
+            [request_id] = client._pending  # what an eavesdropper might guess
+            forged = xml_text(element("echo", "forged"))
+
+            def raw(sender: Endpoint, stanza: str) -> None:  # a client that writes whatever it likes
+                assert sender._client is not None
+                sender._client.send_raw(stanza)
+
+            raw(intruder, f'<iq type="result" id="{request_id}" to="{client.jid}">{forged}</iq>')  # not its peer
+            raw(intruder, f'<iq type="result" id="never-sent" to="{client.jid}">{forged}</iq>')
+            raw(client, f'<iq type="get" id="g1" to="{server.jid}">{xml_text(element("ping", "get"))}</iq>')
+            raw(client, f'<iq type="error" id="e1" to="{server.jid}">{xml_text(element("ping", "error"))}</iq>')
+            for kind in ("error", "groupchat"):
+                raw(intruder, f'<message type="{kind}" to="{server.jid}">{xml_text(element("ping", kind))}</message>')
+            await asyncio.sleep(0.5)
+            assert not waiting.done()
+            release.set()
+            answer = await waiting
+            assert answer is not None and answer.text == "real"  # the peer's answer, not the forged one
+            assert calls == ["real"]  # no IQ get or error, no error or groupchat message reached a handler
+            answer = await client.request(server.jid, element("ping", "after"))
+            assert answer is not None and answer.text == "after"
+
+    run(scenario())
