@@ -552,7 +552,9 @@ class Ven:
         end = event.end if event is not None else now
         if event is not None and event.status in (EventStatus.CANCELLED, EventStatus.COMPLETED):
             end = max(end or now, now)
-        return None if end is None else end + self.retention
+        if end is None:
+            return None
+        return min(end, datetime.max.replace(tzinfo=UTC) - self.retention) + self.retention  # no date past 9999
 
     def _forget_ended(self) -> None:
         now = self.clock()

@@ -369,6 +369,17 @@ def test_ids_with_xml_special_characters_are_answered_intact(prosody: Prosody, r
     run(scenario())
 
 
+def test_an_event_ending_near_the_last_representable_date_is_applied_and_answered(prosody: Prosody, run: Run) -> None:
+    async def scenario() -> None:
+        async with site(prosody) as s:  # kept for the retention window after its end: past year 9999
+            late = limit_event("evt-late", duration=datetime(9999, 12, 31, 23, 0, tzinfo=UTC) - START)
+            assert (await s.vtn.distribute(s.ven_endpoint.jid, late)).opt is Opt.IN
+            assert (await s.vtn.distribute(s.ven_endpoint.jid, late)).opt is Opt.IN  # the same version again
+            assert [e.event_id for e in s.applied] == ["evt-late"]
+
+    run(scenario())
+
+
 def test_the_vtn_refuses_unregistered_vens_and_foreign_transport_addresses(prosody: Prosody, run: Run) -> None:
     async def scenario() -> None:
         other = prosody.account("other")  # allowed on the wire, but never registered
