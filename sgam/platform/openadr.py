@@ -221,13 +221,13 @@ def _served(handlers: Mapping[str, PayloadHandler], ven_id: str | None) -> Handl
             raise StanzaFault("bad-request", error.text, answer) from None
         handler = handlers.get(message_type)
         if handler is None:
-            answer = encode(
-                "oadrResponse",
-                response=_response(NOT_RECOGNIZED, f"{message_type} is not served here", payload.get("request_id")),
-                ven_id=_echoed(payload.get("ven_id")) or ven_id or "",
-            )
-            return answer
-        return await handler(sender, payload)
+            code, text = NOT_RECOGNIZED, f"{message_type} is not served here"
+        elif ven_id is not None and payload.get("ven_id") not in (None, ven_id):  # a VEN: meant for another one
+            code, text = INVALID_ID, f"{message_type} names VEN {payload['ven_id']}, not {ven_id}"
+        else:
+            return await handler(sender, payload)
+        return encode("oadrResponse", response=_response(code, text, payload.get("request_id")),
+                      ven_id=_echoed(payload.get("ven_id")) or ven_id or "")
 
     return serve
 

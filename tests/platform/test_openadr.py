@@ -463,6 +463,30 @@ def test_an_event_for_another_ven_or_unknown_resources_is_refused_with_462(proso
     run(scenario())
 
 
+def test_the_ven_refuses_with_452_what_the_vtn_addressed_to_another_ven_id(prosody: Prosody, run: Run) -> None:
+    async def scenario() -> None:
+        async with site(prosody) as s:
+            own = s.ven.registration_id
+            for message_type, payload in (
+                ("oadrCancelPartyRegistration", {"registration_id": own}),
+                ("oadrRequestReregistration", {}),
+                ("oadrCreateReport", {"report_requests": [{"report_request_id": "q1", "report_specifier": {
+                    "report_specifier_id": Ven.REPORT_SPECIFIER, "granularity": timedelta(0),
+                    "report_back_duration": timedelta(0),
+                    "specifier_payloads": [{"r_id": "pv/der.active_power", "reading_type": "Direct Read"}]}}]}),
+            ):
+                text = encode(message_type, request_id="r1", ven_id="ven-2", **payload)
+                message_type, answer = decode(await s.vtn_endpoint.request(s.ven_endpoint.jid, text))
+                assert (message_type, answer["response"]["response_code"]) == ("oadrResponse", 452)
+            assert (s.ven.registration_id, s.ven.reregistration) == (own, None)
+            cancel = encode("oadrCancelReport", request_id="r2", ven_id="ven-1", report_request_id="q1",
+                            report_to_follow=False)
+            answer = decode(await s.vtn_endpoint.request(s.ven_endpoint.jid, cancel))[1]
+            assert answer["response"]["response_code"] == 452  # the report was never taken on
+
+    run(scenario())
+
+
 def test_a_restarted_ven_keeps_its_applied_event_versions_in_its_state_file(prosody: Prosody, run: Run,
                                                                            tmp_path: Path) -> None:
     state = tmp_path / "ven-state.json"
