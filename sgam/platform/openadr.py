@@ -160,9 +160,14 @@ def decode(received: Payload | None) -> tuple[str, dict[str, Any]]:
     return message_type, payload
 
 
+def _echoed(value: str | None) -> str | None:
+    """A received text (an id) to write back: openleadr's templates do not escape, and the parser unescaped it."""
+    return None if value is None else escape(value)
+
+
 def _response(code: int, text: str, request_id: str | None) -> dict[str, Any]:
-    # openleadr's templates do not escape; a description may quote the offending input.
-    return {"response_code": code, "response_description": escape(text), "request_id": request_id}
+    # a description may quote the offending input
+    return {"response_code": code, "response_description": escape(text), "request_id": _echoed(request_id)}
 
 
 async def _exchange(
@@ -187,6 +192,19 @@ def _bare(jid: str) -> str:
     return jid.partition("/")[0]
 
 
+def _canceled_registration(payload: Mapping[str, Any], registration_id: str | None, ven_id: str) -> tuple[bool, str]:
+    """Whether an oadrCancelPartyRegistration names `registration_id`, and the answer to it (452 if not)."""
+    matches = payload.get("registration_id") == registration_id
+    code, text = (OK, "OK") if matches else (INVALID_ID, "not this party's registration id")
+    answer = encode(
+        "oadrCanceledPartyRegistration",
+        response=_response(code, text, payload.get("request_id")),
+        registration_id=_echoed(payload.get("registration_id")),
+        ven_id=ven_id,
+    )
+    return matches, answer
+
+
 PayloadHandler = Callable[[str, dict[str, Any]], Awaitable[str]]
 """Serves one received message type: (sender's bare JID, openleadr payload dict) -> the answer payload."""
 
@@ -203,13 +221,13 @@ def _served(handlers: Mapping[str, PayloadHandler], ven_id: str | None) -> Handl
             raise StanzaFault("bad-request", error.text, answer) from None
         handler = handlers.get(message_type)
         if handler is None:
-            answer = encode(
-                "oadrResponse",
-                response=_response(NOT_RECOGNIZED, f"{message_type} is not served here", payload.get("request_id")),
-                ven_id=payload.get("ven_id") or ven_id or "",
-            )
-            return answer
-        return await handler(sender, payload)
+            code, text = NOT_RECOGNIZED, f"{message_type} is not served here"
+        elif ven_id is not None and payload.get("ven_id") not in (None, ven_id):  # a VEN: meant for another one
+            code, text = INVALID_ID, f"{message_type} names VEN {payload['ven_id']}, not {ven_id}"
+        else:
+            return await handler(sender, payload)
+        return encode("oadrResponse", response=_response(code, text, payload.get("request_id")),
+                      ven_id=_echoed(payload.get("ven_id")) or ven_id or "")
 
     return serve
 
@@ -273,13 +291,17 @@ def common_event(payload: Mapping[str, Any], converter: Converter, source: str) 
     start = period.get("dtstart") or datetime.now(UTC)
     if not isinstance(start, datetime):  # openleadr leaves a time it cannot read as text
         raise OpenAdrError(INVALID_DATA, f"dtstart {start!r}: only UTC times (ending in Z) are read")
+    duration = period.get("duration") or timedelta(0)
+    # A negative duration would read as "no end" (Event.end); one ending past year 9999 breaks wherever the end is used.
+    if duration < timedelta(0) or duration > datetime.max.replace(tzinfo=UTC) - start:
+        raise OpenAdrError(INVALID_DATA, f"event {descriptor['event_id']}: duration {duration} is out of range")
     resources = payload.get("targets_by_type", {}).get("resource_id", [])
     return Event(
         event_id=descriptor["event_id"],
         modification=int(descriptor["modification_number"]),
         signals=signals,
         start=start,
-        duration=period.get("duration") or timedelta(0),
+        duration=duration,
         status=_STATUS_IN.get(descriptor.get("event_status", "far"), EventStatus.PENDING),
         source=source,
         targets=tuple(resources),
@@ -479,8 +501,8 @@ class Ven:
                 {
                     "response_code": code,
                     "response_description": escape(reply.reason or "OK"),
-                    "request_id": payload["request_id"],
-                    "event_id": event_id,
+                    "request_id": _echoed(payload["request_id"]),
+                    "event_id": _echoed(event_id),
                     "modification_number": modification,
                     "opt_type": reply.opt.value,
                 }
@@ -530,7 +552,9 @@ class Ven:
         end = event.end if event is not None else now
         if event is not None and event.status in (EventStatus.CANCELLED, EventStatus.COMPLETED):
             end = max(end or now, now)
-        return None if end is None else end + self.retention
+        if end is None:
+            return None
+        return min(end, datetime.max.replace(tzinfo=UTC) - self.retention) + self.retention  # no date past 9999
 
     def _forget_ended(self) -> None:
         now = self.clock()
@@ -574,7 +598,7 @@ class Ven:
             opt_reason=reason,
             ven_id=self.ven_id,
             created_date_time=datetime.now(UTC),
-            event_id=event_id,
+            event_id=_echoed(event_id),
             modification_number=modification,
         )
         return str(answer["opt_id"])
@@ -586,8 +610,8 @@ class Ven:
 
     async def _on_create_report(self, sender: str, payload: dict[str, Any]) -> str:
         items = self._items()
-        accepted = []
-        for request in payload.get("report_requests", []):
+        requested = []
+        for request in payload.get("report_requests", []):  # all checked before any is taken on
             specifier = request["report_specifier"]
             r_ids = tuple(p["r_id"] for p in specifier.get("specifier_payloads", []))
             unknown = [r_id for r_id in r_ids if r_id not in items]
@@ -599,8 +623,10 @@ class Ven:
                     ven_id=self.ven_id,
                     pending_reports=[],
                 )
-            report = _ReportRequest(request["report_request_id"], r_ids)
-            for r_id in r_ids:
+            requested.append(_ReportRequest(request["report_request_id"], r_ids))
+        accepted = []
+        for report in requested:
+            for r_id in report.r_ids:
                 resource, name = items[r_id]
                 report.subscriptions.append(
                     self.resources[resource].subscribe(self._listener(r_id), [name])
@@ -610,7 +636,7 @@ class Ven:
                     self._changed(r_id, current)
             self._cancel(report.request_id)
             self._reports[report.request_id] = report
-            accepted.append({"report_request_id": report.request_id})
+            accepted.append({"report_request_id": _echoed(report.request_id)})
         return encode(
             "oadrCreatedReport",
             response=_response(OK, "OK", payload["request_id"]),
@@ -669,7 +695,7 @@ class Ven:
         now = datetime.now(UTC)
         report = {
             "report_id": f"{self.ven_id}-{next(self._sequence)}",
-            "report_request_id": request_id,
+            "report_request_id": _echoed(request_id),
             "report_specifier_id": self.REPORT_SPECIFIER,
             "report_name": "TELEMETRY_USAGE",
             "created_date_time": now,
@@ -691,15 +717,12 @@ class Ven:
         return encode("oadrResponse", response=_response(OK, "OK", payload.get("request_id")), ven_id=self.ven_id)
 
     async def _on_cancel_registration(self, sender: str, payload: dict[str, Any]) -> str:
-        self.registration_id = None
-        for request_id in list(self._reports):
-            self._cancel(request_id)
-        return encode(
-            "oadrCanceledPartyRegistration",
-            response=_response(OK, "OK", payload.get("request_id")),
-            registration_id=payload.get("registration_id"),
-            ven_id=self.ven_id,
-        )
+        matches, answer = _canceled_registration(payload, self.registration_id, self.ven_id)
+        if matches:
+            self.registration_id = None
+            for request_id in list(self._reports):
+                self._cancel(request_id)
+        return answer
 
 
 # --- the VTN ----------------------------------------------------------------------------------------
@@ -774,7 +797,7 @@ class Vtn:
         return encode(
             message_type,
             response=_response(NOT_REGISTERED, "the VEN is not registered", payload.get("request_id")),
-            ven_id=payload.get("ven_id"),
+            ven_id=_echoed(payload.get("ven_id")),
             **extra,
         )
 
@@ -798,6 +821,9 @@ class Vtn:
             text = f"register with transport xmpp and your own JID as address, not {address!r}"
             return self._registration_answer(NOT_ALLOWED, text, request_id, None)
         known = self.registrations.get(sender)
+        claimed = payload.get("registration_id")  # given when a VEN registers again
+        if claimed is not None and (known is None or claimed != known.registration_id):
+            return self._registration_answer(INVALID_ID, f"unknown registration id {claimed!r}", request_id, None)
         registration = Registration(
             ven_id=payload.get("ven_id") or sender,
             registration_id=known.registration_id if known else _new_id(),
@@ -811,13 +837,10 @@ class Vtn:
         registration = self._registered(sender, payload)
         if registration is None:
             return self._refusal("oadrCanceledPartyRegistration", payload)
-        del self.registrations[sender]
-        return encode(
-            "oadrCanceledPartyRegistration",
-            response=_response(OK, "OK", payload.get("request_id")),
-            registration_id=registration.registration_id,
-            ven_id=registration.ven_id,
-        )
+        matches, answer = _canceled_registration(payload, registration.registration_id, registration.ven_id)
+        if matches:
+            self._forget(sender)
+        return answer
 
     async def _on_register_report(self, sender: str, payload: dict[str, Any]) -> str:
         registration = self._registered(sender, payload)
@@ -842,15 +865,19 @@ class Vtn:
                 response=_response(error.code, error.text, payload["request_id"]),
                 ven_id=registration.ven_id,
             )
-        for request_id, report in reports:
-            subscription = self._subscriptions.get(request_id)
-            if subscription is not None:
-                await subscription[1](report)
+        for handler, report in reports:
+            await handler(report)
         return encode(
             "oadrUpdatedReport", response=_response(OK, "OK", payload["request_id"]), ven_id=registration.ven_id
         )
 
-    def _common_report(self, sender: str, registration: Registration, report: dict[str, Any]) -> tuple[str, Report]:
+    def _common_report(self, sender: str, registration: Registration,
+                       report: dict[str, Any]) -> tuple[ReportHandler, Report]:
+        """The subscriber and the common report for one received report; one this VEN was never asked for is 452."""
+        request_id = str(report.get("report_request_id", ""))
+        subscription = self._subscriptions.get(request_id)
+        if subscription is None or subscription[0] != sender:  # never requested, cancelled, or another VEN's
+            raise OpenAdrError(INVALID_ID, f"report request {request_id!r} is not one this VTN made of {sender}")
         points = []
         for interval in report.get("intervals", []):
             r_id = interval["report_payload"]["r_id"]
@@ -870,25 +897,25 @@ class Vtn:
             resource = description.get("report_data_source", {}).get("resource_id", "")
             points.append(DataPoint(f"{resource}/{point.name}", point.value, point.unit,
                                     timestamp=interval.get("dtstart") or datetime.now(UTC)))
-        request_id = str(report.get("report_request_id", ""))
-        return request_id, Report(sender, tuple(points), str(report.get("report_id", "")))
+        return subscription[1], Report(sender, tuple(points), str(report.get("report_id", "")))
 
     async def _on_create_opt(self, sender: str, payload: dict[str, Any]) -> str:
         registration = self._registered(sender, payload)
         if registration is None:
-            return self._refusal("oadrCreatedOpt", payload, opt_id=payload.get("opt_id"))
+            return self._refusal("oadrCreatedOpt", payload, opt_id=_echoed(payload.get("opt_id")))
         registration.opts[payload["opt_id"]] = payload
-        return encode("oadrCreatedOpt", response=_response(OK, "OK", payload["request_id"]), opt_id=payload["opt_id"])
+        return encode("oadrCreatedOpt", response=_response(OK, "OK", payload["request_id"]),
+                      opt_id=_echoed(payload["opt_id"]))
 
     async def _on_cancel_opt(self, sender: str, payload: dict[str, Any]) -> str:
         registration = self._registered(sender, payload)
         if registration is None:
-            return self._refusal("oadrCanceledOpt", payload, opt_id=payload.get("opt_id"))
+            return self._refusal("oadrCanceledOpt", payload, opt_id=_echoed(payload.get("opt_id")))
         code = OK if registration.opts.pop(payload["opt_id"], None) is not None else INVALID_ID
         return encode(
             "oadrCanceledOpt",
             response=_response(code, "OK" if code == OK else "unknown opt", payload["request_id"]),
-            opt_id=payload["opt_id"],
+            opt_id=_echoed(payload["opt_id"]),
         )
 
     def _registration(self, peer: str) -> Registration:
@@ -916,7 +943,13 @@ class Vtn:
             registration_id=registration.registration_id,
             ven_id=registration.ven_id,
         )
-        del self.registrations[_bare(peer)]
+        self._forget(_bare(peer))
+
+    def _forget(self, peer: str) -> None:
+        """End a VEN's registration, and with it the reports asked of it (the VEN drops them too)."""
+        del self.registrations[peer]
+        for request_id in [r for r, (subscriber, _) in self._subscriptions.items() if subscriber == peer]:
+            del self._subscriptions[request_id]
 
     async def distribute(self, peer: str, event: Event) -> EventReply:
         """Push one event (a new one, a modification or a cancellation) and return the VEN's answer."""

@@ -360,7 +360,7 @@ class Endpoint:
         self._online = asyncio.Event()
         self._reconnecting: asyncio.Task[None] | None = None
         self._keeping_alive: asyncio.Task[None] | None = None
-        self._stopping = False
+        self._stopping = asyncio.Event()  # set by stop(): ends what waits for the connection
         self.reconnections = 0  # sessions started after the first
         self.repeats = 0  # repeated requests answered from memory instead of calling the handler again
 
@@ -381,7 +381,7 @@ class Endpoint:
         """Connect and log in; raises a :class:`TransportError` subclass if that cannot be done."""
         if self._client is not None:
             raise RuntimeError("endpoint already started")
-        self._stopping = False
+        self._stopping.clear()
         self._client = self._make_client()
         try:
             await asyncio.wait_for(self._log_in(), self.login_timeout)
@@ -395,8 +395,9 @@ class Endpoint:
         self._keeping_alive = asyncio.ensure_future(self._keep_alive())
 
     async def stop(self) -> None:
-        """Log out and close the connection; waiting requests fail with :class:`EndpointStopped`."""
-        self._stopping = True
+        """Log out and close the connection; waiting requests fail with :class:`EndpointStopped`, and
+        handlers still running are cancelled (their requests go unanswered: the sender's retry finds them new)."""
+        self._stopping.set()
         for task in (self._reconnecting, self._keeping_alive):
             if task is not None:
                 task.cancel()
@@ -406,6 +407,11 @@ class Endpoint:
                 pending.answer.set_exception(EndpointStopped(f"{self.jid} stopped"))
         client, self._client = self._client, None
         self._online.clear()
+        # Handlers still running would answer on a closed connection, or act after the device stopped.
+        handling = [task for task in self._handling if task is not asyncio.current_task()]
+        for task in handling:
+            task.cancel()
+        await asyncio.gather(*handling, return_exceptions=True)
         if client is not None:
             await disconnect(client)
 
@@ -535,7 +541,7 @@ class Endpoint:
         self._fail_login(self._connection_error(reason, "the connection closed:"))
         was_online = self._online.is_set()
         self._online.clear()
-        if was_online and not self._stopping:
+        if was_online and not self._stopping.is_set():
             log.warning("%s lost its connection (%s); reconnecting", self.jid, reason or "closed")
             self._reconnecting = asyncio.ensure_future(self._reconnect())
 
@@ -557,7 +563,7 @@ class Endpoint:
     async def _reconnect(self) -> None:
         for delay in self.backoff.delays():
             await asyncio.sleep(delay)
-            if self._stopping:
+            if self._stopping.is_set():
                 return
             try:
                 await asyncio.wait_for(self._log_in(), self.login_timeout)
@@ -612,7 +618,13 @@ class Endpoint:
             self._answers[key] = answer
             while len(self._answers) > self.remember:
                 self._answers.popitem(last=False)
-            answer.set_result(await self._call(service, iq, payload))
+            try:
+                answer.set_result(await self._call(service, iq, payload))
+            finally:
+                if not answer.done():  # stop() ended the handler: repeats waiting on its answer end too
+                    answer.cancel()
+                    if self._answers.get(key) is answer:  # unanswered, so a later repeat is served afresh
+                        del self._answers[key]
         else:
             self.repeats += 1
             log.debug("repeated request %s from %s: replaying its answer", iq["id"], iq["from"])
@@ -627,7 +639,10 @@ class Endpoint:
             return result
         except StanzaFault as fault:
             return fault
-        except Exception:
+        except (Exception, asyncio.CancelledError) as error:
+            task = asyncio.current_task()
+            if isinstance(error, asyncio.CancelledError) and task is not None and task.cancelling():
+                raise  # this handling itself is being cancelled (stop()), not just something the handler awaited
             log.exception("handler for %s failed on a %s from %s", namespace_of(payload), stanza.name, sender)
             return StanzaFault("internal-server-error", "the service failed on this request")
         finally:
@@ -725,11 +740,21 @@ class Endpoint:
         return RequestFailed(error["condition"], error["text"], extra)
 
     async def send(self, to: str, payload: ET.Element) -> None:
-        """Send `payload` in a message to `to` (best effort: a message has no answer and is not repeated)."""
+        """Send `payload` in a message to `to` (best effort: a message has no answer and is not repeated).
+
+        Offline, it waits for the connection, or raises :class:`EndpointStopped` if the endpoint stops meanwhile."""
         client = self._client
         if client is None:
             raise EndpointStopped(f"{self.jid} is not started")
-        await self._online.wait()
+        if not self._online.is_set():
+            waits = [asyncio.ensure_future(self._online.wait()), asyncio.ensure_future(self._stopping.wait())]
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for wait in waits:
+                    wait.cancel()
+            if self._client is not client:
+                raise EndpointStopped(f"{self.jid} stopped before the message could go")
         message = client.make_message(mto=JID(to), mtype="normal")
         message.append(payload)
         client.send(message)

@@ -300,9 +300,10 @@ def settings(f: Field) -> list[tuple[object, object]]:
 
 
 async def until_settled(f: Field, expected: tuple[float, bool]) -> None:
-    """Wait (10 s at most) until both DER servers have `expected`."""
+    """Wait (10 s at most) until both DER servers have `expected` and the EMS has finished ending events
+    (a DER has its value before the EMS has its answer and cleans up after it)."""
     for _ in range(500):
-        if settings(f) == [expected] * 2:
+        if settings(f) == [expected] * 2 and not f.ems._endings:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"the DERs have {settings(f)}, not {expected}")

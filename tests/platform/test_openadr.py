@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import pytest
 from openleadr.messaging import create_message, parse_message, validate_xml_schema
@@ -113,6 +114,18 @@ def test_an_event_time_the_ven_cannot_read_or_a_duration_openadr_would_cut_is_re
     with pytest.raises(OpenAdrError, match="not whole seconds") as cut:
         oadr_event(limit_event(duration=timedelta(milliseconds=500)), CONVERTER, "http://mc.example", "ven-1")
     assert cut.value.code == 454
+
+
+def test_an_event_whose_duration_is_negative_or_ends_past_any_date_is_refused_not_read_as_open_ended() -> None:
+    text = encode("oadrDistributeEvent", request_id="r1", vtn_id="vtn-1",
+                  events=[oadr_event(limit_event(), CONVERTER, "http://mc.example", "ven-1")])
+    period = "<duration><duration>PT1H</duration></duration>"  # the active period's (the interval's is xcal:)
+    assert text.count(period) == 1
+    for odd in ("-PT1H", "P99999999D"):  # both schema-valid xs:durations
+        raw = decode(text.replace(period, f"<duration><duration>{odd}</duration></duration>"))[1]["events"][0]
+        with pytest.raises(OpenAdrError, match="out of range") as refused:
+            common_event(raw, CONVERTER, "vtn@localhost")
+        assert refused.value.code == 454
 
 
 # --- VTN and VEN over Prosody ----------------------------------------------------------------------
@@ -228,6 +241,67 @@ def test_reports_flow_from_the_ven_store_to_the_vtn_subscriber_until_cancelled(p
     run(scenario())
 
 
+def test_the_vtn_takes_reports_only_for_requests_it_made_of_that_ven_while_registered(prosody: Prosody, run: Run) -> None:
+    async def scenario() -> None:
+        other = prosody.account("other")
+        async with site(prosody, also_allowed=(other.jid,)) as s, \
+                Endpoint(other, prosody.server, "ems") as other_endpoint:
+            async def never(event: Event) -> EventReply:
+                raise AssertionError("no events here")
+
+            other_ven = Ven(other_endpoint, ven_id="ven-2", vtn=s.vtn_endpoint.jid, converter=CONVERTER,
+                            resources={"pv": DataStore(CONVERTER.specs)}, on_event=never)
+            other_ven.serve()
+            await other_ven.register()  # registered, with the same rIDs as the first VEN
+            received: list[Report] = []
+
+            async def collect(report: Report) -> None:
+                received.append(report)
+
+            subscription = await s.vtn.subscribe(s.ven_endpoint.jid, ["pv/der.active_power"], collect)
+
+            def update(request_id: str) -> str:
+                return encode("oadrUpdateReport", request_id="u1", ven_id="ven-2", reports=[{
+                    "report_id": "forged", "report_request_id": request_id, "report_specifier_id": Ven.REPORT_SPECIFIER,
+                    "report_name": "TELEMETRY_USAGE", "created_date_time": START, "dtstart": START,
+                    "duration": timedelta(0), "intervals": [
+                        {"dtstart": START, "report_payload": {"r_id": "pv/der.active_power", "value": 9.9}}]}])
+
+            for request_id in (subscription.request_id, "never-requested"):  # the first VEN's, and nobody's
+                answer = decode(await other_endpoint.request(s.vtn_endpoint.jid, update(request_id)))[1]
+                assert answer["response"]["response_code"] == 452
+            mine = await s.vtn.subscribe(other_endpoint.jid, ["pv/der.active_power"], collect)
+            await s.vtn.cancel_registration(other_endpoint.jid)  # the reports asked of it end with it
+            await other_ven.register()
+            answer = decode(await other_endpoint.request(s.vtn_endpoint.jid, update(mine.request_id)))[1]
+            assert answer["response"]["response_code"] == 452
+            assert received == []
+
+    run(scenario())
+
+
+def test_a_report_request_the_ven_cannot_serve_refuses_the_whole_oadr_create_report(prosody: Prosody,
+                                                                                  run: Run) -> None:
+    async def scenario() -> None:
+        async with site(prosody) as s:
+            def request(request_id: str, r_id: str) -> dict[str, Any]:
+                return {"report_request_id": request_id, "report_specifier": {
+                    "report_specifier_id": Ven.REPORT_SPECIFIER, "granularity": timedelta(0),
+                    "report_back_duration": timedelta(0),
+                    "specifier_payloads": [{"r_id": r_id, "reading_type": "Direct Read"}]}}
+
+            create = encode("oadrCreateReport", request_id="c1", ven_id="ven-1", report_requests=[
+                request("servable", "pv/der.active_power"), request("unservable", "wind/der.active_power")])
+            answer = decode(await s.vtn_endpoint.request(s.ven_endpoint.jid, create))[1]
+            assert (answer["response"]["response_code"], answer.get("pending_reports") or []) == (461, [])
+            cancel = encode("oadrCancelReport", request_id="c2", ven_id="ven-1", report_request_id="servable",
+                            report_to_follow=False)
+            answer = decode(await s.vtn_endpoint.request(s.ven_endpoint.jid, cancel))[1]
+            assert answer["response"]["response_code"] == 452  # the servable one was not taken on either
+
+    run(scenario())
+
+
 def test_opts_are_created_and_cancelled_at_the_vtn(prosody: Prosody, run: Run) -> None:
     async def scenario() -> None:
         async with site(prosody) as s:
@@ -273,6 +347,39 @@ def test_bad_and_unwelcome_payloads_are_answered_with_errors_and_the_ven_keeps_s
     run(scenario())
 
 
+def test_ids_with_xml_special_characters_are_answered_intact(prosody: Prosody, run: Run) -> None:
+    odd = 'a&b<c>"d'  # any xs:string; openleadr writes ids into its templates without escaping them
+
+    async def scenario() -> None:
+        async with site(prosody) as s:
+            event = oadr_event(limit_event(), CONVERTER, "http://mc", "ven-1")
+            event.event_descriptor.event_id = escape(odd)
+            distribute = encode("oadrDistributeEvent", request_id=escape(odd), vtn_id="vtn-1", events=[event])
+            answer = decode(await s.vtn_endpoint.request(s.ven_endpoint.jid, distribute))[1]
+            [response] = answer["event_responses"]
+            assert (response["request_id"], response["event_id"], response["response_code"]) == (odd, odd, 200)
+            assert [e.event_id for e in s.applied] == [odd]
+            await s.ven.opt(odd, 0, Opt.OUT)
+            opt = encode("oadrCreateOpt", request_id="r1", opt_id=escape(odd), opt_type="optIn",
+                         opt_reason="participating", ven_id="ven-1", created_date_time=START, event_id="e",
+                         modification_number=0)
+            answer = decode(await s.ven_endpoint.request(s.vtn_endpoint.jid, opt))[1]
+            assert (answer["response"]["response_code"], answer["opt_id"]) == (200, odd)
+
+    run(scenario())
+
+
+def test_an_event_ending_near_the_last_representable_date_is_applied_and_answered(prosody: Prosody, run: Run) -> None:
+    async def scenario() -> None:
+        async with site(prosody) as s:  # kept for the retention window after its end: past year 9999
+            late = limit_event("evt-late", duration=datetime(9999, 12, 31, 23, 0, tzinfo=UTC) - START)
+            assert (await s.vtn.distribute(s.ven_endpoint.jid, late)).opt is Opt.IN
+            assert (await s.vtn.distribute(s.ven_endpoint.jid, late)).opt is Opt.IN  # the same version again
+            assert [e.event_id for e in s.applied] == ["evt-late"]
+
+    run(scenario())
+
+
 def test_the_vtn_refuses_unregistered_vens_and_foreign_transport_addresses(prosody: Prosody, run: Run) -> None:
     async def scenario() -> None:
         other = prosody.account("other")  # allowed on the wire, but never registered
@@ -312,6 +419,31 @@ def test_the_vtn_asks_for_a_new_registration_and_ends_one(prosody: Prosody, run:
     run(scenario())
 
 
+def test_a_registration_id_that_is_not_the_partys_own_is_refused_with_452_and_changes_nothing(prosody: Prosody,
+                                                                                              run: Run) -> None:
+    async def scenario() -> None:
+        async with site(prosody) as s:
+            vtn, ven, bare = s.vtn_endpoint.jid, s.ven_endpoint.jid, s.ven_endpoint.jid.partition("/")[0]
+            own = s.ven.registration_id
+            assert own is not None
+            cancel = encode("oadrCancelPartyRegistration", request_id="c1", registration_id="someone-elses",
+                            ven_id="ven-1")
+            for to, sender in ((vtn, s.ven_endpoint), (ven, s.vtn_endpoint)):  # the VEN cancels, the VTN cancels
+                answer = decode(await sender.request(to, cancel))[1]
+                assert answer["response"]["response_code"] == 452
+            assert s.vtn.registrations[bare].registration_id == own
+            assert s.ven.registration_id == own
+            again = encode("oadrCreatePartyRegistration", request_id="r2", registration_id="someone-elses",
+                           ven_id="ven-1", ven_name="ven-1", profile_name="2.0b", transport_name="xmpp",
+                           transport_address=ven, report_only=False, xml_signature=False, http_pull_model=False)
+            answer = decode(await s.ven_endpoint.request(vtn, again))[1]
+            assert answer["response"]["response_code"] == 452
+            assert s.vtn.registrations[bare].registration_id == own
+            assert (await s.vtn.distribute(ven, limit_event())).opt is Opt.IN  # both still registered
+
+    run(scenario())
+
+
 def test_an_event_for_another_ven_or_unknown_resources_is_refused_with_462(prosody: Prosody, run: Run) -> None:
     async def scenario() -> None:
         async with site(prosody) as s:
@@ -327,6 +459,30 @@ def test_an_event_for_another_ven_or_unknown_resources_is_refused_with_462(proso
             assert s.applied == []
             assert (await s.vtn.distribute(peer, limit_event("evt-pv", targets=("pv",)))).opt is Opt.IN
             assert [e.targets for e in s.applied] == [("pv",)]
+
+    run(scenario())
+
+
+def test_the_ven_refuses_with_452_what_the_vtn_addressed_to_another_ven_id(prosody: Prosody, run: Run) -> None:
+    async def scenario() -> None:
+        async with site(prosody) as s:
+            own = s.ven.registration_id
+            for message_type, payload in (
+                ("oadrCancelPartyRegistration", {"registration_id": own}),
+                ("oadrRequestReregistration", {}),
+                ("oadrCreateReport", {"report_requests": [{"report_request_id": "q1", "report_specifier": {
+                    "report_specifier_id": Ven.REPORT_SPECIFIER, "granularity": timedelta(0),
+                    "report_back_duration": timedelta(0),
+                    "specifier_payloads": [{"r_id": "pv/der.active_power", "reading_type": "Direct Read"}]}}]}),
+            ):
+                text = encode(message_type, request_id="r1", ven_id="ven-2", **payload)
+                message_type, answer = decode(await s.vtn_endpoint.request(s.ven_endpoint.jid, text))
+                assert (message_type, answer["response"]["response_code"]) == ("oadrResponse", 452)
+            assert (s.ven.registration_id, s.ven.reregistration) == (own, None)
+            cancel = encode("oadrCancelReport", request_id="r2", ven_id="ven-1", report_request_id="q1",
+                            report_to_follow=False)
+            answer = decode(await s.vtn_endpoint.request(s.ven_endpoint.jid, cancel))[1]
+            assert answer["response"]["response_code"] == 452  # the report was never taken on
 
     run(scenario())
 

@@ -314,3 +314,97 @@ def test_stopping_just_as_the_peer_is_reported_away_still_ends_the_request(proso
             await waiting
 
     run(scenario())
+
+
+def test_a_handler_cut_short_answers_its_request_and_every_repeat_that_waited_for_it(prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        blocker: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        calls: list[str] = []
+
+        async def waits_on_something_cancelled(sender: str, payload: ET.Element) -> ET.Element:
+            calls.append(payload.text or "")
+            if payload.text == "first":
+                await blocker  # e.g. a downstream operation that someone else aborts
+            return element("done", payload.text or "")
+
+        async with Endpoint(prosody.account("server"), prosody.server) as server, \
+                Endpoint(prosody.account("client"), prosody.server, retry_interval=0.1) as client:
+            server.serve(NS, waits_on_something_cancelled, allow=[client.account.jid])
+            waiting = asyncio.ensure_future(client.request(server.jid, element("ping", "first"), timeout=10))
+            while server.repeats < 2:  # the same request arrived again while its handler waited
+                await asyncio.sleep(0.05)
+            blocker.cancel()
+            with pytest.raises(RequestFailed) as failed:
+                await waiting
+            assert failed.value.condition == "internal-server-error"
+            assert calls == ["first"]
+            answer = await client.request(server.jid, element("ping", "second"))
+            assert answer is not None and answer.text == "second"
+
+    run(scenario())
+
+
+def test_stopping_an_endpoint_ends_the_handlers_still_running(prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        started, ended = asyncio.Event(), asyncio.Event()
+
+        async def never_done(sender: str, payload: ET.Element) -> None:
+            started.set()
+            try:
+                await asyncio.get_running_loop().create_future()
+            finally:
+                ended.set()
+
+        async with Endpoint(prosody.account("client"), prosody.server) as client:
+            server = Endpoint(prosody.account("server"), prosody.server)
+            await server.start()
+            server.serve(NS, never_done, allow=[client.account.jid])
+            waiting = asyncio.ensure_future(client.request(server.jid, element("ping"), timeout=30))
+            await started.wait()
+            await server.stop()
+            assert ended.is_set()  # not left running after the device stopped
+            waiting.cancel()
+            await asyncio.gather(waiting, return_exceptions=True)
+
+    run(scenario())
+
+
+def test_stanzas_that_are_not_requests_or_answers_of_ours_change_nothing(prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        release = asyncio.Event()
+        calls: list[str] = []
+
+        async def slow_echo(sender: str, payload: ET.Element) -> ET.Element:
+            calls.append(payload.text or "")
+            await release.wait()
+            return element("echo", payload.text or "")
+
+        async with served(prosody, slow_echo) as (server, client), \
+                Endpoint(prosody.account("intruder"), prosody.server) as intruder:
+            server.on_message(NS, slow_echo, allow=[client.account.jid, intruder.account.jid])
+            waiting = asyncio.ensure_future(client.request(server.jid, element("ping", "real")))
+            while not calls:
+                await asyncio.sleep(0.05)
+            [request_id] = client._pending  # what an eavesdropper might guess
+            forged = xml_text(element("echo", "forged"))
+
+            def raw(sender: Endpoint, stanza: str) -> None:  # a client that writes whatever it likes
+                assert sender._client is not None
+                sender._client.send_raw(stanza)
+
+            raw(intruder, f'<iq type="result" id="{request_id}" to="{client.jid}">{forged}</iq>')  # not its peer
+            raw(intruder, f'<iq type="result" id="never-sent" to="{client.jid}">{forged}</iq>')
+            raw(client, f'<iq type="get" id="g1" to="{server.jid}">{xml_text(element("ping", "get"))}</iq>')
+            raw(client, f'<iq type="error" id="e1" to="{server.jid}">{xml_text(element("ping", "error"))}</iq>')
+            for kind in ("error", "groupchat"):
+                raw(intruder, f'<message type="{kind}" to="{server.jid}">{xml_text(element("ping", kind))}</message>')
+            await asyncio.sleep(0.5)
+            assert not waiting.done()
+            release.set()
+            answer = await waiting
+            assert answer is not None and answer.text == "real"  # the peer's answer, not the forged one
+            assert calls == ["real"]  # no IQ get or error, no error or groupchat message reached a handler
+            answer = await client.request(server.jid, element("ping", "after"))
+            assert answer is not None and answer.text == "after"
+
+    run(scenario())

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from sgam.platform.xmpp import Backoff, Endpoint, RequestTimeout
+from sgam.platform.xmpp import Backoff, Endpoint, EndpointStopped, RequestTimeout
 from tests.platform.prosody import Prosody
 
 NS = "urn:example:sgam:test"
@@ -82,6 +82,23 @@ def test_an_endpoint_reconnects_with_backoff_after_the_server_was_down(own_proso
             assert answer is not None and answer.tag == f"{{{NS}}}pong"
             assert der.online and ems.online
             assert (der.reconnections, ems.reconnections) == (1, 1)
+
+    run(scenario())
+
+
+def test_a_message_waiting_for_the_connection_ends_when_the_endpoint_stops(own_prosody: Prosody, run) -> None:
+    async def scenario() -> None:
+        endpoint = Endpoint(own_prosody.account("der"), own_prosody.server, backoff=Backoff(initial=0.05, maximum=0.4))
+        await endpoint.start()
+        await asyncio.to_thread(own_prosody.stop)
+        while endpoint.online:
+            await asyncio.sleep(0.05)
+        sending = asyncio.ensure_future(endpoint.send("ems@localhost/sgam", command(1)))
+        await asyncio.sleep(0.2)
+        assert not sending.done()  # offline: it waits for the connection
+        await endpoint.stop()
+        with pytest.raises(EndpointStopped):
+            await asyncio.wait_for(sending, 10)
 
     run(scenario())
 
