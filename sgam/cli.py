@@ -44,7 +44,7 @@ from sgam.standards import Gap, gaps, suggest
 from sgam.workspace import Workspace, load_workspace
 
 OK, INTERNAL, BAD_INPUT, GAPS = 0, 1, 2, 3
-NONCONFORMING = 4  # `sgam run`: a step failed
+NONCONFORMING = 4  # `sgam run`: a step failed, or none could be played
 
 paths_argument = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
@@ -708,17 +708,19 @@ def run_(usecase: str, scenarios: tuple[str, ...], output: Path, timeout: float,
             return BAD_INPUT
     results = {scenario: run.results for scenario, run in runs.items()}
     failed = sum(r.outcome == "failed" for items in results.values() for r in items)
+    played = sum(r.outcome != "not executable" for items in results.values() for r in items)
+    conforms = played > 0 and not failed  # a run that checked nothing shows nothing, so it does not pass
     for scenario, run in runs.items():
         for kind, svg in zip(("specified", "observed"), diagrams(plan, scenario, run), strict=True):
             write_atomic(folder / "diagrams" / f"{scenario}.{kind}.svg", svg)
     if as_json:
-        click.echo(json.dumps({"usecase": plan.usecase, "conforms": not failed, "scenarios": {
+        click.echo(json.dumps({"usecase": plan.usecase, "conforms": conforms, "played": played, "scenarios": {
             scenario: [{"step": r.play.number, "producer": r.play.producer, "receiver": r.play.receiver,
                         "expected": list(r.play.messages), "outcome": r.outcome,
                         "observed": r.observed.message if r.observed else None,
                         "about": list(r.observed.items) if r.observed else [], "note": r.note} for r in items]
             for scenario, items in results.items()}}, indent=2))
-    elif not quiet or failed:
+    elif not quiet or not conforms:
         table = Table("scenario", "step", "producer -> receiver", "expected", "observed", "result", box=None)
         colours = {"passed": "green", "failed": "red", "not executable": "yellow"}
         for scenario, items in results.items():
@@ -729,9 +731,10 @@ def run_(usecase: str, scenarios: tuple[str, ...], output: Path, timeout: float,
                               " | ".join(r.play.messages) or "-", r.observed.message if r.observed else "-",
                               f"[{colours[r.outcome]}]{r.outcome}[/]" + (f": {r.note}" if r.note else ""))
         Console(width=None if sys.stdout.isatty() else 200).print(table)
-        click.echo(f"{plan.usecase}: {'conforms' if not failed else f'{failed} step(s) failed'}; "
-                   f"diagrams in {folder / 'diagrams'}", err=True)
-    return NONCONFORMING if failed else OK
+        verdict = (f"{failed} step(s) failed" if failed else "conforms" if played
+                   else "no step can be played on the platform, so nothing was checked")
+        click.echo(f"{plan.usecase}: {verdict}; diagrams in {folder / 'diagrams'}", err=True)
+    return OK if conforms else NONCONFORMING
 
 
 def main(argv: list[str] | None = None) -> int:

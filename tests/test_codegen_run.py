@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from codegen.output import write
 from codegen.plan import Plan, build_plans
@@ -268,6 +269,23 @@ def test_an_organisation_written_in_capitals_runs_as_the_lower_case_domain_the_s
     assert (steps["8"]["outcome"], steps["8"]["observed"]) == ("passed", "Report")  # the allow-lists know the sender
     manifest = json.loads((tmp_path / "out" / "ems-demand-response" / "manifest.json").read_text())
     assert manifest["actors"]["battery-der"]["jid"] == "battery-der@customer.example"
+
+
+def test_a_run_in_which_no_step_can_be_played_checks_nothing_and_does_not_pass(sgam, tmp_path: Path) -> None:
+    """Like a test suite that collects no tests: a scenario of steps the platform cannot play proves nothing."""
+    shutil.copy(REPO / "usecases" / "library.yaml", tmp_path)
+    data = yaml.safe_load(SEED.read_text())
+    opt_out = next(s for s in data["scenarios"] if s["id"] == "sc-opt-out")
+    data["scenarios"].append({**opt_out, "id": "sc-override", "steps": opt_out["steps"][:1]})  # moves no information
+    variant = tmp_path / "ems-demand-response.yaml"
+    variant.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    result = sgam("run", variant, "-o", tmp_path / "out", "--scenario", "sc-override", "--json", "--timeout", "3")
+    assert result.status == 4, result.out + result.err
+    report = json.loads(result.out)
+    assert (report["conforms"], report["played"]) == (False, 0)
+    assert [step["outcome"] for step in report["scenarios"]["sc-override"]] == ["not executable"]
+    table = sgam("run", variant, "-o", tmp_path / "out", "--scenario", "sc-override", "--timeout", "3")
+    assert table.status == 4 and "no step can be played on the platform, so nothing was checked" in table.err
 
 
 def test_a_vtn_sends_the_signal_its_use_case_names_for_an_event(sgam, tmp_path: Path) -> None:
