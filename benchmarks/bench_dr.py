@@ -55,7 +55,7 @@ from slixmpp.xmlstream.matcher import MatchXPath
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout, for tests.platform.prosody
 
-from bench_xmpp import NS, RoundTrips, best, connected, measure, raw_client, raw_round_trips, row
+from bench_xmpp import NS, RoundTrips, best, measure, raw_clients, raw_round_trips, row
 
 from sgam.platform.conversion import Converter
 from sgam.platform.ems import Der, Ems
@@ -64,7 +64,7 @@ from sgam.platform.iec61850.node import ServerNode
 from sgam.platform.iec61850.server import AcsiServer
 from sgam.platform.openadr import OADR_NS, Vtn, encode, oadr_event
 from sgam.platform.services import Event, Opt
-from sgam.platform.xmpp import Account, Endpoint, Server, disconnect
+from sgam.platform.xmpp import Account, Endpoint, Server
 from tests.platform.prosody import Prosody
 
 LIMITS = (30.0, 60.0)  # SIMPLE levels 2 and 1: each round changes the limit, so each sets the DER
@@ -114,7 +114,6 @@ async def payload_round_trips(server: Server, requester: Account, responder: Acc
                               in_flight: int, text: str) -> RoundTrips:
     """Raw round trips whose request carries `text` (an oadrPayload written once, sent as it is: the cheapest
     way to send it); plain slixmpp answers with an empty result."""
-    answering, asking = raw_client(responder, server), raw_client(requester, server)
     answers: dict[str, asyncio.Future[None]] = {}
 
     def answered(iq: StanzaBase) -> None:
@@ -122,27 +121,27 @@ async def payload_round_trips(server: Server, requester: Account, responder: Acc
         if waiting is not None:
             waiting.set_result(None)
 
-    answering.register_handler(Callback("bench", MatchXPath(f"{{jabber:client}}iq/{{{OADR_NS}}}oadrPayload"),
-                                        lambda iq: iq.reply(clear=True).send()))
-    asking.register_handler(Callback("answers", MatchXPath("{jabber:client}iq"), answered))
-    await connected(answering, server)
-    await connected(asking, server)
-    try:
+    async with raw_clients(server, responder, requester) as (answering, asking):
+        answering.register_handler(Callback("bench", MatchXPath(f"{{jabber:client}}iq/{{{OADR_NS}}}oadrPayload"),
+                                            confirm))
+        asking.register_handler(Callback("answers", MatchXPath("{jabber:client}iq"), answered))
+
         async def round_trip(number: int) -> None:
             answers[f"p{number}"] = waiting = asyncio.get_running_loop().create_future()
             asking.send_raw(f'<iq type="set" id="p{number}" to="{answering.boundjid.full}">{text}</iq>')
             await asyncio.wait_for(waiting, 30)
 
         return await measure("raw + oadr", round_trip, count, in_flight)
-    finally:
-        for client in (asking, answering):
-            await disconnect(client)
+
+
+def confirm(iq: StanzaBase) -> None:
+    """Answer a request with an empty result, as plain slixmpp does."""
+    iq.reply(clear=True).send()
 
 
 async def floor_rounds(prosody: Prosody, label: str, count: int, in_flight: int) -> RoundTrips:
     """The round's unavoidable work on plain slixmpp, as the raw baseline uses it (see the module's note)."""
     converter, answer = Converter(), messages()["oadrCreatedEvent"]
-    vtn, ems, der = (raw_client(prosody.account(name), prosody.server) for name in ("vtn", "ems", "der"))
 
     def checked(message_type: str, **payload: Any) -> ET.Element:
         text = create_message(message_type, disable_signature=True, **payload)
@@ -154,9 +153,6 @@ async def floor_rounds(prosody: Prosody, label: str, count: int, in_flight: int)
         validate_xml_schema(text)
         return parse_message(text)[1]  # type: ignore[no-any-return]
 
-    def confirm(iq: StanzaBase) -> None:
-        iq.reply(clear=True).send()
-
     async def on_event(iq: StanzaBase) -> None:
         read(iq)
         setting = ems.make_iq_set(ito=der.boundjid.full)
@@ -166,12 +162,12 @@ async def floor_rounds(prosody: Prosody, label: str, count: int, in_flight: int)
         reply.append(checked("oadrCreatedEvent", **answer))
         reply.send()
 
-    der.register_handler(Callback("der", MatchXPath(f"{{jabber:client}}iq/{{{NS}}}sample"), confirm))
-    ems.register_handler(CoroutineCallback("ems", MatchXPath(f"{{jabber:client}}iq/{{{OADR_NS}}}oadrPayload"),
-                                           on_event))
-    for client in (vtn, ems, der):
-        await connected(client, prosody.server)
-    try:
+    accounts = (prosody.account(name) for name in ("vtn", "ems", "der"))
+    async with raw_clients(prosody.server, *accounts) as (vtn, ems, der):
+        der.register_handler(Callback("der", MatchXPath(f"{{jabber:client}}iq/{{{NS}}}sample"), confirm))
+        ems.register_handler(CoroutineCallback("ems", MatchXPath(f"{{jabber:client}}iq/{{{OADR_NS}}}oadrPayload"),
+                                               on_event))
+
         async def round_trip(number: int) -> None:
             distribute = oadr_event(event(label, number), converter, "http://sgam.example/market/dr", "bench-ems")
             iq = vtn.make_iq_set(ito=ems.boundjid.full)
@@ -179,9 +175,6 @@ async def floor_rounds(prosody: Prosody, label: str, count: int, in_flight: int)
             read(await iq.send(timeout=30))
 
         return await measure("floor", round_trip, count, in_flight)
-    finally:
-        for client in (vtn, ems, der):
-            await disconnect(client)
 
 
 def messages() -> dict[str, dict[str, Any]]:

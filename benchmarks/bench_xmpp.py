@@ -30,7 +30,8 @@ import statistics
 import sys
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -112,7 +113,7 @@ def raw_client(account: Account, server: Server) -> ClientXMPP:
     return client
 
 
-async def connected(client: ClientXMPP, server: Server) -> ClientXMPP:
+async def _connected(client: ClientXMPP, server: Server) -> None:
     started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     def on_start(_event: object) -> None:
@@ -122,7 +123,19 @@ async def connected(client: ClientXMPP, server: Server) -> ClientXMPP:
     client.add_event_handler("session_start", on_start)
     client.connect(server.host, server.port)
     await asyncio.wait_for(started, 10)
-    return client
+
+
+@asynccontextmanager
+async def raw_clients(server: Server, *accounts: Account) -> AsyncIterator[list[ClientXMPP]]:
+    """Bare slixmpp clients of `accounts`, logged in on `server` (in that order), disconnected afterwards."""
+    clients = [raw_client(account, server) for account in accounts]
+    try:
+        for client in clients:
+            await _connected(client, server)
+        yield clients
+    finally:
+        for client in clients:
+            await disconnect(client)
 
 
 async def raw_round_trips(server: Server, requester: Account, responder: Account, count: int,
@@ -134,21 +147,15 @@ async def raw_round_trips(server: Server, requester: Account, responder: Account
         reply.append(ET.Element(f"{{{NS}}}ok"))
         reply.send()
 
-    answering = raw_client(responder, server)
-    answering.register_handler(Callback("bench", MatchXPath(f"{{jabber:client}}iq/{{{NS}}}sample"), answer))
-    asking = raw_client(requester, server)
-    await connected(answering, server)
-    await connected(asking, server)
-    try:
+    async with raw_clients(server, responder, requester) as (answering, asking):
+        answering.register_handler(Callback("bench", MatchXPath(f"{{jabber:client}}iq/{{{NS}}}sample"), answer))
+
         async def round_trip(number: int) -> None:
             iq = asking.make_iq_set(ito=answering.boundjid.full)
             iq.append(payload(number))
             await iq.send(timeout=30)
 
         return await measure("raw slixmpp", round_trip, count, in_flight)
-    finally:
-        for client in (asking, answering):
-            await disconnect(client)
 
 
 async def endpoint_round_trips(server: Server, requester: Account, responder: Account, count: int,
