@@ -32,7 +32,7 @@ import logging
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -139,7 +139,7 @@ def encode(message_type: str, **payload: Any) -> str:
 
     The check keeps the XMPP stream whole (the text is sent as it is) and catches bugs in this module.
     """
-    xml = create_message(message_type, disable_signature=True, **payload)
+    xml = create_message(message_type, disable_signature=True, **_escaped(payload))
     validate_xml_schema(xml)
     declaration, _, element = xml.partition("?>")  # an XML declaration may not appear inside a stanza
     return element.lstrip() if declaration.startswith("<?xml") else xml
@@ -160,14 +160,25 @@ def decode(received: Payload | None) -> tuple[str, dict[str, Any]]:
     return message_type, payload
 
 
-def _echoed(value: str | None) -> str | None:
-    """A received text (an id) to write back: openleadr's templates do not escape, and the parser unescaped it."""
-    return None if value is None else escape(value)
+def _escaped(value: Any) -> Any:
+    """Every text of a payload escaped for XML, openleadr's objects as the dicts openleadr makes of them.
+
+    openleadr's templates write values as they are: an id or a description with & or < would make
+    the message malformed (and a received id comes back unescaped by the parser).
+    """
+    if isinstance(value, str):
+        return escape(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return _escaped(asdict(value))
+    if isinstance(value, dict):
+        return {key: _escaped(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_escaped(item) for item in value]
+    return value
 
 
 def _response(code: int, text: str, request_id: str | None) -> dict[str, Any]:
-    # a description may quote the offending input
-    return {"response_code": code, "response_description": escape(text), "request_id": _echoed(request_id)}
+    return {"response_code": code, "response_description": text, "request_id": request_id}
 
 
 async def _exchange(
@@ -199,7 +210,7 @@ def _canceled_registration(payload: Mapping[str, Any], registration_id: str | No
     answer = encode(
         "oadrCanceledPartyRegistration",
         response=_response(code, text, payload.get("request_id")),
-        registration_id=_echoed(payload.get("registration_id")),
+        registration_id=payload.get("registration_id"),
         ven_id=ven_id,
     )
     return matches, answer
@@ -227,7 +238,7 @@ def _served(handlers: Mapping[str, PayloadHandler], ven_id: str | None) -> Handl
         else:
             return await handler(sender, payload)
         return encode("oadrResponse", response=_response(code, text, payload.get("request_id")),
-                      ven_id=_echoed(payload.get("ven_id")) or ven_id or "")
+                      ven_id=payload.get("ven_id") or ven_id or "")
 
     return serve
 
@@ -500,9 +511,9 @@ class Ven:
             responses.append(
                 {
                     "response_code": code,
-                    "response_description": escape(reply.reason or "OK"),
-                    "request_id": _echoed(payload["request_id"]),
-                    "event_id": _echoed(event_id),
+                    "response_description": reply.reason or "OK",
+                    "request_id": payload["request_id"],
+                    "event_id": event_id,
                     "modification_number": modification,
                     "opt_type": reply.opt.value,
                 }
@@ -598,7 +609,7 @@ class Ven:
             opt_reason=reason,
             ven_id=self.ven_id,
             created_date_time=datetime.now(UTC),
-            event_id=_echoed(event_id),
+            event_id=event_id,
             modification_number=modification,
         )
         return str(answer["opt_id"])
@@ -636,7 +647,7 @@ class Ven:
                     self._changed(r_id, current)
             self._cancel(report.request_id)
             self._reports[report.request_id] = report
-            accepted.append({"report_request_id": _echoed(report.request_id)})
+            accepted.append({"report_request_id": report.request_id})
         return encode(
             "oadrCreatedReport",
             response=_response(OK, "OK", payload["request_id"]),
@@ -695,7 +706,7 @@ class Ven:
         now = datetime.now(UTC)
         report = {
             "report_id": f"{self.ven_id}-{next(self._sequence)}",
-            "report_request_id": _echoed(request_id),
+            "report_request_id": request_id,
             "report_specifier_id": self.REPORT_SPECIFIER,
             "report_name": "TELEMETRY_USAGE",
             "created_date_time": now,
@@ -797,7 +808,7 @@ class Vtn:
         return encode(
             message_type,
             response=_response(NOT_REGISTERED, "the VEN is not registered", payload.get("request_id")),
-            ven_id=_echoed(payload.get("ven_id")),
+            ven_id=payload.get("ven_id"),
             **extra,
         )
 
@@ -902,20 +913,20 @@ class Vtn:
     async def _on_create_opt(self, sender: str, payload: dict[str, Any]) -> str:
         registration = self._registered(sender, payload)
         if registration is None:
-            return self._refusal("oadrCreatedOpt", payload, opt_id=_echoed(payload.get("opt_id")))
+            return self._refusal("oadrCreatedOpt", payload, opt_id=payload.get("opt_id"))
         registration.opts[payload["opt_id"]] = payload
         return encode("oadrCreatedOpt", response=_response(OK, "OK", payload["request_id"]),
-                      opt_id=_echoed(payload["opt_id"]))
+                      opt_id=payload["opt_id"])
 
     async def _on_cancel_opt(self, sender: str, payload: dict[str, Any]) -> str:
         registration = self._registered(sender, payload)
         if registration is None:
-            return self._refusal("oadrCanceledOpt", payload, opt_id=_echoed(payload.get("opt_id")))
+            return self._refusal("oadrCanceledOpt", payload, opt_id=payload.get("opt_id"))
         code = OK if registration.opts.pop(payload["opt_id"], None) is not None else INVALID_ID
         return encode(
             "oadrCanceledOpt",
             response=_response(code, "OK" if code == OK else "unknown opt", payload["request_id"]),
-            opt_id=_echoed(payload["opt_id"]),
+            opt_id=payload["opt_id"],
         )
 
     def _registration(self, peer: str) -> Registration:

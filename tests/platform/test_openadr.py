@@ -10,7 +10,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape
 
 import pytest
 from openleadr.messaging import create_message, parse_message, validate_xml_schema
@@ -348,25 +347,36 @@ def test_bad_and_unwelcome_payloads_are_answered_with_errors_and_the_ven_keeps_s
 
 
 def test_ids_with_xml_special_characters_are_answered_intact(prosody: Prosody, run: Run) -> None:
-    odd = 'a&b<c>"d'  # any xs:string; openleadr writes ids into its templates without escaping them
+    odd = 'a&b<c>"d'  # any xs:string; openleadr writes ids into its templates without escaping them (encode does)
 
     async def scenario() -> None:
         async with site(prosody) as s:
             event = oadr_event(limit_event(), CONVERTER, "http://mc", "ven-1")
-            event.event_descriptor.event_id = escape(odd)
-            distribute = encode("oadrDistributeEvent", request_id=escape(odd), vtn_id="vtn-1", events=[event])
+            event.event_descriptor.event_id = odd
+            distribute = encode("oadrDistributeEvent", request_id=odd, vtn_id="vtn-1", events=[event])
             answer = decode(await s.vtn_endpoint.request(s.ven_endpoint.jid, distribute))[1]
             [response] = answer["event_responses"]
             assert (response["request_id"], response["event_id"], response["response_code"]) == (odd, odd, 200)
             assert [e.event_id for e in s.applied] == [odd]
             await s.ven.opt(odd, 0, Opt.OUT)
-            opt = encode("oadrCreateOpt", request_id="r1", opt_id=escape(odd), opt_type="optIn",
+            opt = encode("oadrCreateOpt", request_id="r1", opt_id=odd, opt_type="optIn",
                          opt_reason="participating", ven_id="ven-1", created_date_time=START, event_id="e",
                          modification_number=0)
             answer = decode(await s.ven_endpoint.request(s.vtn_endpoint.jid, opt))[1]
             assert (answer["response"]["response_code"], answer["opt_id"]) == (200, odd)
 
     run(scenario())
+
+
+def test_every_text_of_a_payload_is_escaped_once_whatever_it_holds() -> None:
+    odd = 'ven & co <"x">'
+    response = {"response_code": 454, "response_description": f"{odd} is not known", "request_id": odd}
+    event = oadr_event(limit_event(odd), CONVERTER, "http://mc.example/?a=1&b=2", odd)  # an openleadr object
+    _, payload = decode(encode("oadrDistributeEvent", request_id=odd, vtn_id=odd, events=[event]))
+    [raw] = payload["events"]
+    assert (payload["vtn_id"], raw["event_descriptor"]["event_id"], raw["targets"][0]["ven_id"]) == (odd, odd, odd)
+    assert raw["event_descriptor"]["market_context"] == "http://mc.example/?a=1&b=2"
+    assert decode(encode("oadrResponse", response=response, ven_id=odd))[1]["response"] == response
 
 
 def test_an_event_ending_near_the_last_representable_date_is_applied_and_answered(prosody: Prosody, run: Run) -> None:
